@@ -1,0 +1,39 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "partnerhub.core"
+    label = "core"
+    verbose_name = "Core"
+
+    def ready(self) -> None:
+        from partnerhub.core import permissions  # noqa: F401  (registers the rules)
+
+        register_audited_models()
+
+
+def register_audited_models() -> None:
+    """Every business object is audited here, in one list (secrets and noise excluded)."""
+    from auditlog.registry import auditlog
+
+    from partnerhub.accounts.models import ApiToken, User
+    from partnerhub.partners.models import (
+        Contact,
+        Invitation,
+        Partner,
+        PartnerApplication,
+        PartnerUser,
+        TrackMembership,
+    )
+    from partnerhub.programs.models import Program, ProgramVersion
+
+    auditlog.register(User, exclude_fields=["password", "last_login"])
+    auditlog.register(ApiToken, exclude_fields=["secret_hash", "last_used_at"])
+    auditlog.register(Partner, exclude_fields=["updated_at"])
+    auditlog.register(Contact, exclude_fields=["updated_at"])
+    auditlog.register(PartnerUser)
+    auditlog.register(TrackMembership)
+    auditlog.register(Invitation)
+    auditlog.register(PartnerApplication, exclude_fields=["updated_at"])
+    auditlog.register(Program)
+    auditlog.register(ProgramVersion, exclude_fields=["definition", "source_yaml"])

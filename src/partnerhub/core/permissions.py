@@ -1,0 +1,195 @@
+"""The one permission layer: who may see and do what. API, admin and views all ask here.
+
+Two kinds of answers:
+- object permissions (``user.has_perm("partners.change_partner", partner)``), declared with
+  the ``rules`` package below, and
+- visibility scopes (``visible_partners(user)``), the querysets a user may list.
+Both derive from the same facts: the user's staff role, the partners a partner manager is
+assigned, and the partner organisation (plus its sub-tree) a partner user belongs to.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import rules
+from django.db.models import QuerySet
+
+from partnerhub.accounts.models import PartnerRole, StaffRole
+
+if TYPE_CHECKING:
+    from partnerhub.partners.models import Partner
+
+# Roles that see every partner (read), and roles that may also change programs and partners.
+ALL_PARTNER_READERS = {StaffRole.PROGRAM_ADMIN, StaffRole.FINANCE, StaffRole.VIEWER}
+
+
+def _role(user) -> str:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ""
+    if user.is_superuser:
+        return StaffRole.PROGRAM_ADMIN
+    return user.staff_role or ""
+
+
+def membership(user):
+    """The user's PartnerUser row, or None for staff and anonymous users (cached per user)."""
+    if not getattr(user, "is_authenticated", False) or _role(user):
+        return None
+    if not hasattr(user, "_partner_membership_cache"):
+        from partnerhub.partners.models import PartnerUser
+
+        user._partner_membership_cache = (
+            PartnerUser.objects.select_related("partner").filter(user=user).first()
+        )
+    return user._partner_membership_cache
+
+
+def partner_subtree_ids(root_id: int) -> set[int]:
+    """The partner and every partner below it (sub-operators manage their children)."""
+    from partnerhub.partners.models import Partner
+
+    ids = {root_id}
+    frontier = {root_id}
+    while frontier:
+        frontier = (
+            set(Partner.objects.filter(parent_id__in=frontier).values_list("id", flat=True)) - ids
+        )
+        ids |= frontier
+    return ids
+
+
+def member_partner_ids(user) -> set[int]:
+    """Partners a partner user acts for: its own organisation and its sub-tree."""
+    m = membership(user)
+    if m is None:
+        return set()
+    if not hasattr(user, "_member_partner_ids"):
+        user._member_partner_ids = partner_subtree_ids(m.partner_id)
+    return user._member_partner_ids
+
+
+# --- predicates -------------------------------------------------------------------------------
+
+
+@rules.predicate
+def is_program_admin(user) -> bool:
+    return _role(user) == StaffRole.PROGRAM_ADMIN
+
+
+@rules.predicate
+def is_partner_manager(user) -> bool:
+    return _role(user) == StaffRole.PARTNER_MANAGER
+
+
+@rules.predicate
+def is_finance(user) -> bool:
+    return _role(user) == StaffRole.FINANCE
+
+
+@rules.predicate
+def is_vendor_staff(user) -> bool:
+    return bool(_role(user))
+
+
+@rules.predicate
+def reads_all_partners(user) -> bool:
+    return _role(user) in ALL_PARTNER_READERS
+
+
+@rules.predicate
+def is_partner_user(user) -> bool:
+    return membership(user) is not None
+
+
+@rules.predicate
+def manages(user, partner: Partner | None) -> bool:
+    # Without an object: "may manage some partner" (true for any partner manager).
+    if partner is None:
+        return is_partner_manager(user)
+    return is_partner_manager(user) and partner.partner_manager_id == user.id
+
+
+@rules.predicate
+def is_member_of(user, partner: Partner | None) -> bool:
+    if partner is None:
+        return is_partner_user(user)
+    return partner.pk in member_partner_ids(user)
+
+
+@rules.predicate
+def is_partner_admin_of(user, partner: Partner | None) -> bool:
+    m = membership(user)
+    if m is None or m.role != PartnerRole.ADMIN:
+        return False
+    return partner is None or partner.pk in member_partner_ids(user)
+
+
+@rules.predicate
+def invitations_allowed(user, partner: Partner | None) -> bool:
+    return partner is None or partner.allow_user_invitations
+
+
+@rules.predicate
+def is_self(user, other) -> bool:
+    return other is None or getattr(other, "pk", None) == user.pk
+
+
+sees_partner = reads_all_partners | manages | is_member_of
+staff_changes_partner = is_program_admin | manages
+
+rules.add_perm("partners.view_partner", sees_partner)
+rules.add_perm("partners.add_partner", is_program_admin | is_partner_manager)
+# Partner admins edit their organisation's profile and contacts; status, manager and parent
+# are staff decisions (partners.change_partner_status / partners.assign_partner).
+rules.add_perm("partners.change_partner", staff_changes_partner | is_partner_admin_of)
+rules.add_perm("partners.change_partner_status", staff_changes_partner)
+rules.add_perm("partners.assign_partner", is_program_admin)
+rules.add_perm("partners.delete_partner", is_program_admin)
+rules.add_perm("partners.view_contact", sees_partner)
+rules.add_perm("partners.change_contact", staff_changes_partner | is_partner_admin_of)
+rules.add_perm("partners.add_contact", staff_changes_partner | is_partner_admin_of)
+rules.add_perm("partners.delete_contact", staff_changes_partner | is_partner_admin_of)
+rules.add_perm("partners.view_partneruser", sees_partner)
+rules.add_perm(
+    "partners.invite_user",
+    staff_changes_partner | (is_partner_admin_of & invitations_allowed),
+)
+rules.add_perm("partners.change_partneruser", staff_changes_partner | is_partner_admin_of)
+rules.add_perm("partners.view_invitation", staff_changes_partner | is_partner_admin_of)
+rules.add_perm("partners.change_invitation", staff_changes_partner | is_partner_admin_of)
+rules.add_perm("partners.view_trackmembership", sees_partner)
+rules.add_perm("partners.change_trackmembership", staff_changes_partner)
+rules.add_perm("partners.view_statuschange", sees_partner)
+rules.add_perm("partners.view_partnerapplication", is_program_admin | is_partner_manager)
+rules.add_perm("partners.change_partnerapplication", is_program_admin | is_partner_manager)
+
+rules.add_perm("programs.view_program", rules.is_authenticated)
+rules.add_perm("programs.add_program", is_program_admin)
+rules.add_perm("programs.view_programversion", rules.is_authenticated)
+rules.add_perm("programs.view_track", rules.is_authenticated)
+rules.add_perm("programs.view_tier", rules.is_authenticated)
+
+rules.add_perm("accounts.view_user", is_program_admin | is_self)
+rules.add_perm("accounts.add_user", is_program_admin)
+rules.add_perm("accounts.change_user", is_program_admin)
+rules.add_perm("accounts.view_apitoken", is_program_admin)
+rules.add_perm("accounts.change_apitoken", is_program_admin)
+
+rules.add_perm("auditlog.view_logentry", is_vendor_staff)
+
+
+# --- scopes -------------------------------------------------------------------------------
+
+
+def visible_partners(user) -> QuerySet[Partner]:
+    """Every partner ``user`` may see."""
+    from partnerhub.partners.models import Partner
+
+    qs = Partner.objects.all()
+    if reads_all_partners(user):
+        return qs
+    if is_partner_manager(user):
+        return qs.filter(partner_manager=user)
+    ids = member_partner_ids(user)
+    return qs.filter(id__in=ids) if ids else qs.none()

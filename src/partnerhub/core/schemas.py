@@ -1,0 +1,41 @@
+"""Schema building blocks shared by every app's API."""
+
+from typing import Annotated, Any
+
+from ninja import Path, Schema
+from pydantic import AfterValidator, Field
+
+MAX_ID = 2**53  # JSON-safe and within every database's bigint
+
+
+def _no_control_chars(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control_chars)]
+
+
+def ShortText(max_length: int = 200, min_length: int = 0) -> Any:  # noqa: N802 - type factory
+    return Annotated[
+        str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_control_chars)
+    ]
+
+
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class ErrorDetail(Schema):
+    loc: list[str | int]
+    msg: str
+    type: str
+    line: int | None = None
+
+
+class ErrorOut(Schema):
+    detail: list[ErrorDetail]
+
+
+class OkOut(Schema):
+    ok: bool = True
