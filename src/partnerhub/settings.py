@@ -29,7 +29,7 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "insecure-development-key-set-SECRET_KEY-in-production-0123456789abcdef"
+    "django-insecure-development-key-set-SECRET_KEY-in-production-0123456789"
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

@@ -2,11 +2,12 @@
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 
@@ -36,6 +37,12 @@ class TokenAuth(HttpBearer):
 class StaffOrPartnerSession(SessionAuth):
     """The browser session (CSRF-protected), for the portal and console."""
 
+    def _get_key(self, request):
+        # Only a request that carries a session cookie uses (and is CSRF-checked for) it.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request, key):
         user = super().authenticate(request, key)
         if user is not None and user.is_active:
@@ -44,8 +51,45 @@ class StaffOrPartnerSession(SessionAuth):
 
 
 AUTH = [TokenAuth(), StaffOrPartnerSession()]
+ERROR_STATUSES = {
+    "400": "The request cannot be carried out as sent; `loc` names the field.",
+    "401": "Authentication required.",
+    "403": "Not allowed for this user.",
+    "404": "Not found (or not visible to this user).",
+    "409": "Conflicts with the current state.",
+    "413": "The request body is too large.",
+    "422": "The body or parameters do not match the schema; `loc` names the field.",
+}
 
-api = NinjaAPI(
+
+class PartnerHubAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document lists every error status with the one error shape."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})
+        schema["components"]["schemas"].setdefault(
+            "ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        for key, value in (
+            ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+            .get("$defs", {})
+            .items()
+        ):
+            schema["components"]["schemas"].setdefault(key, value)
+        schema["components"]["schemas"]["ErrorOut"].pop("$defs", None)
+        error = {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+        }
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in ERROR_STATUSES.items():
+                    responses.setdefault(int(status), {"description": description, **error})
+        return schema
+
+
+api = PartnerHubAPI(
     title="PartnerHub API",
     version="1",
     description=(
@@ -77,17 +121,37 @@ def on_django_validation(request, exc: DjangoValidationError):
     return _error(request, 400, validation_details(exc))
 
 
+def _public_loc(loc) -> list:
+    # ninja prefixes the handler's argument name (payload, filters); clients know fields only.
+    loc = list(loc)
+    if len(loc) > 1 and loc[0] in ("body", "query") and loc[1] in ("payload", "filters"):
+        del loc[1]
+    return loc
+
+
 @api.exception_handler(NinjaValidationError)
 def on_validation(request, exc: NinjaValidationError):
     details = [
         {
-            "loc": list(e.get("loc", [])),
+            "loc": _public_loc(e.get("loc", [])),
             "msg": e.get("msg", "invalid"),
             "type": e.get("type", "invalid"),
         }
         for e in exc.errors
     ]
     return _error(request, 422, details)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    msg = f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+    return _error(request, 413, [{"loc": ["body"], "msg": msg, "type": "too_large"}])
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    loc = ["body"] if "body" in str(exc) else []
+    return _error(request, exc.status_code, [{"loc": loc, "msg": str(exc), "type": "http_error"}])
 
 
 @api.exception_handler(PermissionDenied)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -239,12 +239,60 @@ class _DecimalLoader(yaml.SafeLoader):
     """Safe YAML loader that reads floats as exact Decimals (money is never a float)."""
 
 
-def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal | str:
     text = loader.construct_scalar(node).replace("_", "")  # type: ignore[arg-type]
-    return Decimal(text)
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # .inf, .nan, 1:30.5: left as text for the schema to refuse
+        return text
+
+
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)  # type: ignore[arg-type]
+    except ValueError:  # 2025-02-30: left as text for the schema to refuse with its path
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
 
 
 _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+_DecimalLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+MAX_DEPTH = 64
+MAX_VALUES = 100_000
+
+
+def _structure_error(root: yaml.Node | None) -> ProgramError | None:
+    """Refuse what would make walking the data blow up: cyclic aliases, alias bombs, depth."""
+    count = 0
+    ancestors: set[int] = set()
+
+    def visit(node: yaml.Node, depth: int) -> ProgramError | None:
+        nonlocal count
+        count += 1
+        line = node.start_mark.line + 1
+        if id(node) in ancestors:
+            return ProgramError("", line, "an alias refers to a value that contains it")
+        if depth > MAX_DEPTH:
+            return ProgramError("", line, f"values are nested more than {MAX_DEPTH} levels deep")
+        if count > MAX_VALUES:
+            return ProgramError(
+                "", line, f"the file expands to more than {MAX_VALUES} values (check its aliases)"
+            )
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            return None
+        ancestors.add(id(node))
+        for child in children:
+            error = visit(child, depth + 1)
+            if error is not None:
+                return error
+        ancestors.discard(id(node))
+        return None
+
+    return visit(root, 0) if root is not None else None
 
 
 def _node_for(root: yaml.Node | None, path: Path) -> tuple[yaml.Node | None, bool]:
@@ -394,6 +442,20 @@ def parse_program(source: str) -> ProgramSpec:
     """Parse and validate a program YAML text; raise ProgramInvalid with every error."""
     try:
         root = yaml.compose(source, Loader=_DecimalLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProgramInvalid(
+            [ProgramError("", mark.line + 1 if mark else None, f"not valid YAML: {problem}")]
+        ) from None
+    except RecursionError:
+        raise ProgramInvalid(
+            [ProgramError("", None, f"values are nested more than {MAX_DEPTH} levels deep")]
+        ) from None
+    structure = _structure_error(root)
+    if structure is not None:
+        raise ProgramInvalid([structure])
+    try:
         data = yaml.load(source, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -405,33 +467,47 @@ def parse_program(source: str) -> ProgramSpec:
         raise ProgramInvalid(
             [ProgramError("", 1, "a program file must be a YAML mapping with key, name, tracks...")]
         )
-    duplicates = _duplicate_keys(root)
-    if duplicates:
-        raise ProgramInvalid(
-            [ProgramError(format_path(p), line, "this key appears twice") for p, line in duplicates]
-        )
+    errors = [
+        ProgramError(format_path(p), line, "this key appears twice")
+        for p, line in _duplicate_keys(root)
+    ]
     try:
         spec = ProgramSpec.model_validate(data)
     except ValidationError as exc:
-        errors = []
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            # Drop discriminator tags pydantic inserts into union locations.
+            # Drop the discriminator tag pydantic inserts after requirements[i] (the only union).
             loc = tuple(
                 p
                 for i, p in enumerate(loc)
-                if not (p in {"any", "metric"} and i > 0 and isinstance(loc[i - 1], int))
+                if not (
+                    p in {"any", "metric"}
+                    and i > 1
+                    and isinstance(loc[i - 1], int)
+                    and loc[i - 2] == "requirements"
+                )
             )
             is_extra = err["type"] == "extra_forbidden"
             message = "unknown field (not part of the program schema)" if is_extra else err["msg"]
+            if err["type"] == "value_error":
+                message = str((err.get("ctx") or {}).get("error", message))
             if err["type"] == "string_pattern_mismatch":
                 pattern = (err.get("ctx") or {}).get("pattern", "")
                 message = PATTERN_MESSAGES.get(pattern, message)
             errors.append(ProgramError(format_path(loc), _line(root, loc, key=is_extra), message))
         raise ProgramInvalid(errors) from None
-    semantic = _semantic_errors(spec)
-    if semantic:
-        raise ProgramInvalid(
-            [ProgramError(format_path(p), _line(root, p, key=True), m) for p, m in semantic]
-        )
+    errors += [
+        ProgramError(format_path(p), _line(root, p, key=True), m) for p, m in _semantic_errors(spec)
+    ]
+    if errors:
+        raise ProgramInvalid(errors)
     return spec
+
+
+def source_line(source: str, path: Path) -> int | None:
+    """The line of the key ending ``path`` in a program text (None when it is not there)."""
+    try:
+        node = _key_node(yaml.compose(source, Loader=_DecimalLoader), path)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    return node.start_mark.line + 1 if node is not None else None
