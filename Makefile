@@ -17,6 +17,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/partnerhub migrate --noinput
+	$(BIN)/partnerhub collectstatic --noinput -v0
 	$(BIN)/partnerhub demo
 	$(BIN)/partnerhub serve --bind $(HOST)
 
@@ -24,7 +25,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/partnerhub makemigrations --check --dry-run
 
-test: install lint test-sqlite test-postgres
+test: install lint test-sqlite test-postgres bench-smoke
 
 test-sqlite: install
 	@echo "== test suite on SQLite"
@@ -33,6 +34,21 @@ test-sqlite: install
 test-postgres: install
 	@echo "== test suite on PostgreSQL"
 	scripts/with-postgres.sh $(BIN)/pytest
+
+# Benchmarks (benchmarks/*.py, see docs/benchmarks.md): each at a tiny scale on SQLite and
+# PostgreSQL as a smoke test (part of `make test`), or at full size with `make bench`.
+.PHONY: bench bench-smoke
+BENCHMARKS := $(filter-out benchmarks/__init__.py benchmarks/common.py,$(wildcard benchmarks/*.py))
+
+bench-smoke: install
+	@echo "== benchmarks at --scale 0.001 on SQLite and PostgreSQL (smoke test)"
+	@set -e; for b in $(BENCHMARKS); do $(BIN)/python $$b --scale 0.001 >/dev/null; done
+	@scripts/with-postgres.sh sh -c 'set -e; for b in $(BENCHMARKS); do \
+	  $(BIN)/python $$b --scale 0.001 --database postgres >/dev/null; done'
+
+bench: install
+	@set -e; for b in $(BENCHMARKS); do $(BIN)/python $$b; \
+	  scripts/with-postgres.sh $(BIN)/python $$b --database postgres; done
 
 # Rewrite docs/openapi.json after an intended API change (a test fails while they differ).
 openapi: install

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rules.apps.AutodiscoverRulesConfig",
+    "ninja",
     "django_countries",
     "auditlog",
     "axes",
@@ -51,6 +52,9 @@ INSTALLED_APPS = [
     "partnerhub.accounts",
     "partnerhub.programs",
     "partnerhub.partners",
+    "partnerhub.training",
+    "partnerhub.sales",
+    "partnerhub.tiers",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +154,8 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
+# Logins match e-mails case-insensitively, so failures are counted per lower-cased e-mail.
+AXES_USERNAME_CALLABLE = "partnerhub.accounts.services.login_throttle_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 

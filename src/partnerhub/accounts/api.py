@@ -2,12 +2,12 @@
 
 from django.core.exceptions import PermissionDenied
 from ninja import Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from partnerhub.accounts import selectors, services
 from partnerhub.accounts.schemas import MeOut, TokenCreatedOut, TokenIn, TokenOut, UserOut
 from partnerhub.core.permissions import membership
-from partnerhub.core.schemas import ObjectId, ShortText
+from partnerhub.core.schemas import ObjectId, Pagination, ShortText
 
 router = Router(tags=["people"])
 
@@ -59,7 +59,7 @@ class UserFilter(Schema):
 
 
 @router.get("/users", response=list[UserOut], summary="List users (program admins)")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def user_list(request, filters: Query[UserFilter]):
     if not request.auth.has_perm("accounts.add_user"):
         raise PermissionDenied("Only program admins list all users.")

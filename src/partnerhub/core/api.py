@@ -187,6 +187,9 @@ def _register_routers() -> None:
     from partnerhub.partners.api import applications_router, invitations_router
     from partnerhub.partners.api import router as partners_router
     from partnerhub.programs.api import router as programs_router
+    from partnerhub.sales.api import router as sales_router
+    from partnerhub.tiers.api import router as tiers_router
+    from partnerhub.training.api import router as training_router
 
     api.add_router("/", accounts_router)
     api.add_router("/programs", programs_router)
@@ -194,6 +197,9 @@ def _register_routers() -> None:
     api.add_router("/invitations", invitations_router)
     api.add_router("/applications", applications_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/sales", sales_router)
+    api.add_router("/training", training_router)
+    api.add_router("/tiers", tiers_router)
 
 
 _register_routers()

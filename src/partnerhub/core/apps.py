@@ -26,6 +26,15 @@ def register_audited_models() -> None:
         TrackMembership,
     )
     from partnerhub.programs.models import Program, ProgramVersion
+    from partnerhub.sales.models import Product, ProductCategory
+    from partnerhub.tiers.models import EvidenceItem, Nomination, TierOverride
+    from partnerhub.training.models import (
+        Certification,
+        Competency,
+        Course,
+        Person,
+        PersonCertification,
+    )
 
     auditlog.register(User, exclude_fields=["password", "last_login"])
     auditlog.register(ApiToken, exclude_fields=["secret_hash", "last_used_at"])
@@ -37,3 +46,9 @@ def register_audited_models() -> None:
     auditlog.register(PartnerApplication, exclude_fields=["updated_at"])
     auditlog.register(Program)
     auditlog.register(ProgramVersion, exclude_fields=["definition", "source_yaml"])
+    for model in (Course, Certification, Competency, Person, PersonCertification):
+        auditlog.register(model, exclude_fields=["updated_at"])
+    auditlog.register(ProductCategory)
+    auditlog.register(Product, exclude_fields=["updated_at"])
+    for model in (TierOverride, Nomination, EvidenceItem):
+        auditlog.register(model)

@@ -4,11 +4,14 @@ import datetime as dt
 from typing import Any, Literal
 
 from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from ninja import Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
-from partnerhub.core.schemas import MAX_ID, ShortText
+from partnerhub.core.permissions import reads_all_partners, visible_partners
+from partnerhub.core.schemas import MAX_ID, Pagination, ShortText
 
 router = Router(tags=["audit"])
 
@@ -53,13 +56,43 @@ class AuditFilter(Schema):
     since: dt.datetime | None = None
 
 
+def _visible_entries(user) -> QuerySet[LogEntry]:
+    """Staff who read every partner read the whole trail. A partner manager reads the entries
+    about the partners assigned to them and the objects under those (existing ones), plus the
+    program catalogue and applications, which every manager may read anyway."""
+    qs = LogEntry.objects.all()
+    if reads_all_partners(user):
+        return qs
+    from partnerhub.partners.models import (
+        Contact,
+        Invitation,
+        Partner,
+        PartnerApplication,
+        PartnerUser,
+        TrackMembership,
+    )
+    from partnerhub.programs.models import Program, ProgramVersion
+
+    def about(model, ids=None) -> Q:
+        q = Q(content_type=ContentType.objects.get_for_model(model))
+        return q if ids is None else q & Q(object_id__in=ids)
+
+    partner_ids = visible_partners(user).values("pk")
+    scope = about(Partner, partner_ids)
+    for model in (Contact, TrackMembership, Invitation, PartnerUser):
+        scope |= about(model, model.objects.filter(partner_id__in=partner_ids).values("pk"))
+    for model in (Program, ProgramVersion, PartnerApplication):
+        scope |= about(model)
+    return qs.filter(scope)
+
+
 @router.get("", response=list[AuditEntryOut], summary="The audit trail (staff)")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def audit_list(request, filters: Query[AuditFilter]):
     """Who changed what, when: before/after values of every change to a business object."""
     if not request.auth.has_perm("auditlog.view_logentry"):
         raise PermissionDenied("Only vendor staff read the audit log.")
-    qs = LogEntry.objects.select_related("content_type").order_by("-timestamp", "-id")
+    qs = _visible_entries(request.auth).select_related("content_type").order_by("-timestamp", "-id")
     if filters.model:
         app_label, _, model = filters.model.lower().partition(".")
         qs = qs.filter(content_type__app_label=app_label, content_type__model=model)

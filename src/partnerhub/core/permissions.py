@@ -178,6 +178,56 @@ rules.add_perm("accounts.change_apitoken", is_program_admin)
 
 rules.add_perm("auditlog.view_logentry", is_vendor_staff)
 
+# Training: the catalogue is public to signed-in users and edited by program admins; people and
+# their certifications belong to their partner.
+for _model in ("course", "certification", "competency"):
+    rules.add_perm(f"training.view_{_model}", rules.is_authenticated)
+    rules.add_perm(f"training.add_{_model}", is_program_admin)
+    rules.add_perm(f"training.change_{_model}", is_program_admin)
+rules.add_perm("training.manage_catalogue", is_program_admin)
+rules.add_perm("training.import_completions", is_program_admin)
+rules.add_perm("training.revoke_personcertification", is_program_admin)
+rules.add_perm("training.change_personcertification", is_program_admin)
+rules.add_perm("training.add_coursecompletion", is_program_admin)
+rules.add_perm("training.view_person", sees_partner)
+rules.add_perm("training.view_coursecompletion", sees_partner)
+rules.add_perm("training.view_personcertification", sees_partner)
+rules.add_perm("training.add_person", staff_changes_partner | is_partner_admin_of)
+rules.add_perm("training.change_person", staff_changes_partner | is_partner_admin_of)
+
+# Sales: finance and program admins import billings and keep the catalogue; lines are read
+# through the partner scope.
+for _perm in (
+    "add_billingline",
+    "add_product",
+    "change_product",
+    "add_productcategory",
+    "change_productcategory",
+    "change_customer",
+):
+    rules.add_perm(f"sales.{_perm}", is_program_admin | is_finance)
+for _model in ("product", "productcategory"):
+    rules.add_perm(f"sales.view_{_model}", rules.is_authenticated)
+rules.add_perm("sales.view_customer", is_vendor_staff)
+rules.add_perm("sales.view_billingline", sees_partner)
+
+rules.add_perm("tiers.view_partnertier", sees_partner)
+rules.add_perm("tiers.add_tieroverride", staff_changes_partner)
+rules.add_perm("tiers.change_tieroverride", staff_changes_partner)
+rules.add_perm("tiers.add_nomination", staff_changes_partner)
+rules.add_perm("tiers.decide_nomination", is_program_admin)
+rules.add_perm("tiers.view_nomination", is_program_admin | manages)
+rules.add_perm("tiers.add_evidenceitem", staff_changes_partner)
+rules.add_perm("tiers.import_surveyresponse", is_program_admin | is_finance)
+rules.add_perm("tiers.run_evaluation", is_program_admin)
+rules.add_perm("tiers.view_evaluationrun", is_vendor_staff)
+rules.add_perm("tiers.view_tierchange", sees_partner)
+rules.add_perm("tiers.view_tieroverride", sees_partner)
+rules.add_perm("tiers.change_nomination", is_program_admin)
+rules.add_perm("tiers.view_evidenceitem", sees_partner)
+rules.add_perm("tiers.change_evidenceitem", staff_changes_partner)
+rules.add_perm("tiers.view_surveyresponse", is_vendor_staff)
+
 
 # --- scopes -------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from ninja import Path, Schema
+from ninja.pagination import LimitOffsetPagination
 from pydantic import AfterValidator, Field
 
 MAX_ID = 2**53  # JSON-safe and within every database's bigint
@@ -39,3 +40,11 @@ class ErrorOut(Schema):
 
 class OkOut(Schema):
     ok: bool = True
+
+
+class Pagination(LimitOffsetPagination):
+    """``limit``/``offset`` pagination whose offset stays within what every database accepts
+    (an unbounded one overflows SQLite's and PostgreSQL's integers: a 500)."""
+
+    class Input(LimitOffsetPagination.Input):
+        offset: int = Field(0, ge=0, le=MAX_ID)

@@ -36,6 +36,8 @@ def invitation_accept_page(request):
             context["errors"] = (
                 exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
             )
+            # Templates cannot read "__all__" (a leading underscore): pass it on its own.
+            context["form_errors"] = context["errors"].pop("__all__", [])
             context["full_name"] = request.POST.get("full_name", "")
             return render(request, "partnerhub/invitation_accept.html", context, status=400)
         except ServiceError as exc:

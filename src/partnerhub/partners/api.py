@@ -1,15 +1,16 @@
 """/api/v1/partners, /invitations, /applications: thin handlers over selectors and services."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from ninja import Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
+from pydantic import Field
 
 from partnerhub.core.api import ERROR_RESPONSES
 from partnerhub.core.errors import ServiceError
-from partnerhub.core.schemas import MAX_ID, ObjectId, ShortText
+from partnerhub.core.schemas import MAX_ID, ObjectId, Pagination, ShortText
 from partnerhub.partners import selectors, services
 from partnerhub.partners.schemas import (
     AcceptedUserOut,
@@ -50,14 +51,18 @@ def _partner(request, partner_id: int):
     return selectors.partner_get(fetched_by=request.auth, partner_id=partner_id)
 
 
+# An id in a query filter: bounded, as larger numbers overflow the database's integers (a 500).
+FilterId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class PartnerFilter(Schema):
     q: ShortText(200) | None = None
     status: Literal["applied", "active", "suspended", "terminated"] | None = None
     country: ShortText(2, 2) | None = None
     program: ShortText(64) | None = None
     track: ShortText(64) | None = None
-    parent_id: int | None = None
-    partner_manager_id: int | None = None
+    parent_id: FilterId | None = None
+    partner_manager_id: FilterId | None = None
 
 
 def _check_ids(data: dict) -> dict:
@@ -68,7 +73,7 @@ def _check_ids(data: dict) -> dict:
 
 
 @router.get("", response={200: list[PartnerOut], **R}, summary="List partners")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def partner_list(request, filters: Query[PartnerFilter]):
     """Partners the caller may see: staff by role, partner users their organisation and children."""
     return selectors.partner_list(fetched_by=request.auth, **filters.dict())
@@ -83,8 +88,6 @@ def partner_create(request, payload: PartnerIn):
         "Only program admins and partner managers create partners.",
     )
     data = _check_ids({k: v for k, v in payload.dict().items() if v is not None})
-    if data.get("parent_id") is not None:
-        selectors.partner_get(fetched_by=request.auth, partner_id=data["parent_id"])
     partner = services.partner_create(actor=request.auth, data=data)
     return 201, selectors.partner_get(fetched_by=request.auth, partner_id=partner.pk)
 
@@ -105,8 +108,6 @@ def partner_update(request, partner_id: ObjectId, payload: PartnerPatch):
     if none_not_allowed:
         field = sorted(none_not_allowed)[0]
         raise ServiceError("This field cannot be null.", field=field)
-    if data.get("parent_id") is not None:
-        selectors.partner_get(fetched_by=request.auth, partner_id=data["parent_id"])
     services.partner_update(actor=request.auth, partner=partner, data=data)
     return _partner(request, partner_id)
 
@@ -337,7 +338,7 @@ def application_submit(request, payload: ApplicationIn):
 @applications_router.get(
     "", response={200: list[ApplicationOut], **R}, summary="List applications (staff)"
 )
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def application_list(request, filters: Query[ApplicationFilter]):
     _require(
         request.auth,

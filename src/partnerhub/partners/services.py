@@ -32,7 +32,12 @@ from partnerhub.partners.models import (
     StatusChange,
     TrackMembership,
 )
-from partnerhub.partners.validation import normalize_domain, normalize_phone, normalize_vat_id
+from partnerhub.partners.validation import (
+    normalize_domain,
+    normalize_duns,
+    normalize_phone,
+    normalize_vat_id,
+)
 from partnerhub.programs.models import Program
 
 PROFILE_FIELDS = {
@@ -57,6 +62,7 @@ def _clean_partner(partner: Partner) -> None:
     for field, fn in (
         ("vat_id", lambda p: normalize_vat_id(p.vat_id, str(p.country))),
         ("website_domain", lambda p: normalize_domain(p.website_domain)),
+        ("duns", lambda p: normalize_duns(p.duns)),
     ):
         try:
             setattr(partner, field, fn(partner))
@@ -65,7 +71,8 @@ def _clean_partner(partner: Partner) -> None:
     if not partner.display_name:
         partner.display_name = partner.legal_name
     try:
-        partner.full_clean(exclude=["partner_manager"])
+        # Fields that failed normalisation are reported once, not again by the model.
+        partner.full_clean(exclude=["partner_manager", *errors])
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)
@@ -90,12 +97,21 @@ def _clean_partner(partner: Partner) -> None:
 def _check_fields(actor: User, fields: set[str]) -> None:
     if fields & STAFF_FIELDS and not actor.has_perm("partners.assign_partner"):
         allowed_for_manager = {"allow_user_invitations"}
-        if not (
-            actor.staff_role == StaffRole.PARTNER_MANAGER
-            and fields & STAFF_FIELDS <= allowed_for_manager
-        ):
-            field = sorted(fields & STAFF_FIELDS)[0]
+        refused = fields & STAFF_FIELDS
+        if actor.staff_role == StaffRole.PARTNER_MANAGER:
+            refused -= allowed_for_manager
+        if refused:
+            # Name a field the actor may not set (not one it may, such as a default).
+            field = sorted(refused)[0]
             raise NotAllowed("Only a program admin may change this field.", field=field)
+
+
+def _check_parent(actor: User, parent_id: int | None) -> None:
+    """The parent must be a partner the actor sees; a hidden one answers like a missing one."""
+    from partnerhub.core.permissions import visible_partners
+
+    if parent_id is not None and not visible_partners(actor).filter(pk=parent_id).exists():
+        raise ServiceError(f"No partner with id {parent_id}.", field="parent_id")
 
 
 @transaction.atomic
@@ -110,6 +126,7 @@ def partner_create(*, actor: User, data: dict[str, Any], reason: str = "") -> Pa
     if status not in (PartnerStatus.APPLIED, PartnerStatus.ACTIVE):
         raise ServiceError("A new partner starts as 'applied' or 'active'.", field="status")
     _check_fields(actor, set(data))
+    _check_parent(actor, data.get("parent_id"))
     if actor.staff_role == StaffRole.PARTNER_MANAGER and not data.get("partner_manager_id"):
         data["partner_manager_id"] = actor.pk
     partner = Partner(status=status, **data)
@@ -131,6 +148,7 @@ def partner_update(*, actor: User, partner: Partner, data: dict[str, Any]) -> Pa
         field = sorted(unknown)[0]
         raise ServiceError(f"Field '{field}' cannot be changed here.", field=field)
     _check_fields(actor, set(data))
+    _check_parent(actor, data.get("parent_id"))
     partner = Partner.objects.select_for_update().get(pk=partner.pk)
     for field, value in data.items():
         setattr(partner, field, value)

@@ -22,6 +22,11 @@ def normalize_vat_id(vat_id: str, country: str) -> str:
     eu_code = "el" if cc == "gr" else cc
     if eu_code in eu_vat.MEMBER_STATES:
         number = vat_id if vat_id[:2].isalpha() else f"{eu_code}{vat_id}"
+        if number[:2].lower() != eu_code:
+            raise ValidationError(
+                f"'{vat_id}' is not a {country.upper()} VAT ID: it must start with "
+                f"{eu_code.upper()}."
+            )
         try:
             return eu_vat.validate(number)
         except StdnumError as exc:
@@ -37,6 +42,16 @@ def normalize_vat_id(vat_id: str, country: str) -> str:
         raise ValidationError(
             f"'{vat_id}' is not a valid {country.upper()} VAT ID: {exc}"
         ) from None
+
+
+def normalize_duns(duns: str) -> str:
+    """Return the 9-digit DUNS number without spaces or dashes, or raise ValidationError.
+
+    Only ASCII digits count (the model's ``\\d`` would also take e.g. Arabic-Indic digits)."""
+    duns = re.sub(r"[\s-]", "", duns or "")
+    if duns and not re.fullmatch(r"[0-9]{9}", duns):
+        raise ValidationError("A DUNS number has exactly 9 digits.")
+    return duns
 
 
 def normalize_phone(phone: str, country: str) -> str:

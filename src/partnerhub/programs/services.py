@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from partnerhub.accounts.models import User
 from partnerhub.programs.models import Program, ProgramVersion, Tier, Track
-from partnerhub.programs.schema import ProgramError, ProgramInvalid, ProgramSpec, parse_program
+from partnerhub.programs.schema import (
+    ProgramError,
+    ProgramInvalid,
+    ProgramSpec,
+    parse_program,
+    source_line,
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ def program_load(*, source: str, actor: User | None = None) -> LoadResult:
             [
                 ProgramError(
                     "effective_from",
-                    None,
+                    source_line(source, ("effective_from",)),
                     f"a new version must take effect on or after the current version's date "
                     f"({latest.effective_from.isoformat()}); got {effective_from.isoformat()}",
                 )
@@ -56,10 +62,35 @@ def program_load(*, source: str, actor: User | None = None) -> LoadResult:
     elif program.name != spec.name:
         program.name = spec.name
         program.save(update_fields=["name"])
+    version = store_version(
+        program=program,
+        spec=spec,
+        source=source,
+        effective_from=effective_from,
+        actor=actor,
+        digest=digest,
+    )
+    return LoadResult(version, True)
+
+
+def store_version(
+    *,
+    program: Program,
+    spec: ProgramSpec,
+    source: str,
+    effective_from,
+    actor: User | None = None,
+    digest: str | None = None,
+) -> ProgramVersion:
+    """Write a validated program as the next version of ``program`` with its tracks and tiers.
+
+    Callers decide whether a version is due (program_load) or store one inside a transaction
+    they roll back (the what-if simulation)."""
+    latest_number = program.versions.order_by("-number").values_list("number", flat=True).first()
     month, day = spec.fiscal_year_start_month_day
     version = ProgramVersion.objects.create(
         program=program,
-        number=(latest.number + 1) if latest else 1,
+        number=(latest_number or 0) + 1,
         name=spec.name,
         currency=spec.currency,
         fiscal_year_start_month=month,
@@ -69,7 +100,7 @@ def program_load(*, source: str, actor: User | None = None) -> LoadResult:
         product_categories=list(spec.product_categories),
         definition=spec.model_dump(mode="json"),
         source_yaml=source,
-        content_hash=digest,
+        content_hash=digest or definition_hash(spec),
         loaded_by=actor,
     )
     for t_index, track_spec in enumerate(spec.tracks):
@@ -94,4 +125,4 @@ def program_load(*, source: str, actor: User | None = None) -> LoadResult:
             )
             for rank, tier_spec in enumerate(track_spec.tiers)
         )
-    return LoadResult(version, True)
+    return version

@@ -36,6 +36,20 @@ def test_api_docs_page_is_served_without_network(client):
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
 
+@pytest.fixture(autouse=True)
+def keep_test_connection_open():
+    """schemathesis calls the WSGI app directly, so Django would close the test database
+    connection after every request (the test Client prevents this the same way)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 # What must hold for every generated request: no 500, documented status codes, content types
 # and bodies that match the schema. (Business-rule rejections of schema-valid input, such as an
 # unknown program key, are correct answers, so "positive data acceptance" is not checked.)
@@ -76,3 +90,8 @@ def test_api_fuzz_as_staff(case, world):
 @FUZZ_SETTINGS
 def test_api_fuzz_as_partner_user(case, world):
     case.call_and_validate(headers=_headers(world.admin_a), checks=CHECKS)
+
+
+def test_api_docs_load_no_asset_from_another_host(client):
+    page = client.get("/api/v1/docs").content.decode()
+    assert "cdn." not in page and "https://" not in page, "docs must not load assets from a CDN"

@@ -37,7 +37,8 @@ class Command(BaseCommand):
                 result = program_load(source=source)
             except ProgramInvalid as exc:
                 failed += 1
-                self.stderr.write(self.style.ERROR(f"{path}: refused, nothing stored:"))
+                verdict = "invalid" if action == "check" else "refused, nothing stored"
+                self.stderr.write(self.style.ERROR(f"{path}: {verdict}:"))
                 for error in exc.errors:
                     self.stderr.write(
                         f"  {path}:{error.line or '?'}: {error.path or '(top)'}: {error.message}"
@@ -56,4 +57,4 @@ class Command(BaseCommand):
                     f"{path}: unchanged ({version.program.key} version {version.number})"
                 )
         if failed:
-            raise CommandError(f"{failed} file(s) refused")
+            raise CommandError(f"{failed} file(s) {'invalid' if action == 'check' else 'refused'}")

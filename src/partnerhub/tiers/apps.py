@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TiersConfig(AppConfig):
+    name = "partnerhub.tiers"
+    label = "tiers"
+    verbose_name = "Tiers"
