@@ -29,11 +29,11 @@ test: install lint test-sqlite test-postgres bench-smoke
 
 test-sqlite: install
 	@echo "== test suite on SQLite"
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test-postgres: install
 	@echo "== test suite on PostgreSQL"
-	scripts/with-postgres.sh $(BIN)/pytest
+	scripts/with-postgres.sh $(BIN)/pytest -n 2
 
 # Benchmarks (benchmarks/*.py, see docs/benchmarks.md): each at a tiny scale on SQLite and
 # PostgreSQL as a smoke test (part of `make test`), or at full size with `make bench`.
@@ -42,9 +42,10 @@ BENCHMARKS := $(filter-out benchmarks/__init__.py benchmarks/common.py,$(wildcar
 
 bench-smoke: install
 	@echo "== benchmarks at --scale 0.001 on SQLite and PostgreSQL (smoke test)"
-	@set -e; for b in $(BENCHMARKS); do $(BIN)/python $$b --scale 0.001 >/dev/null; done
-	@scripts/with-postgres.sh sh -c 'set -e; for b in $(BENCHMARKS); do \
-	  $(BIN)/python $$b --scale 0.001 --database postgres >/dev/null; done'
+	@set -e; for b in $(BENCHMARKS); do echo "$$b on SQLite"; \
+	  $(BIN)/python $$b --scale 0.001 --quiet >/dev/null; done
+	@scripts/with-postgres.sh sh -c 'set -e; for b in $(BENCHMARKS); do echo "$$b on PostgreSQL"; \
+	  $(BIN)/python $$b --scale 0.001 --quiet --database postgres >/dev/null; done'
 
 bench: install
 	@set -e; for b in $(BENCHMARKS); do $(BIN)/python $$b; \

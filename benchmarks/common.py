@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,8 +41,13 @@ ROOT = Path(__file__).resolve().parent.parent
 _T0 = time.perf_counter()
 
 
+QUIET = False
+
+
 def log(message: str) -> None:
-    """Progress on stderr (stdout carries only the JSON result)."""
+    """Progress on stderr (stdout carries only the JSON result); silent with --quiet."""
+    if QUIET:
+        return
     print(f"[{time.perf_counter() - _T0:8.1f}s] {message}", file=sys.stderr, flush=True)
 
 
@@ -56,9 +62,12 @@ def arguments(description: str, argv: Sequence[str] | None = None, extra=None):
         "--keep", action="store_true", help="keep the benchmark database afterwards"
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated data")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     if extra:
         extra(parser)
     args = parser.parse_args(argv)
+    global QUIET
+    QUIET = args.quiet
     if args.scale <= 0:
         parser.error("--scale must be positive")
     return args
@@ -144,10 +153,10 @@ def _fresh_postgres(keep: bool) -> BenchDatabase:
 
     admin(f'DROP DATABASE IF EXISTS "{name}"')
     admin(f'CREATE DATABASE "{name}"')
-    head, _, _ = url.rpartition("/")
+    parts = urllib.parse.urlsplit(url)
     return BenchDatabase(
         "postgresql",
-        f"{head}/{name}",
+        urllib.parse.urlunsplit(parts._replace(path=f"/{name}")),
         keep,
         name,
         lambda: admin(f'DROP DATABASE IF EXISTS "{name}"'),

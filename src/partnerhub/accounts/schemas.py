@@ -2,7 +2,7 @@ import datetime as dt
 
 from ninja import Schema
 
-from partnerhub.core.schemas import ShortText
+from partnerhub.core.schemas import ShortText, UtcDatetime
 
 
 class MembershipOut(Schema):
@@ -22,7 +22,7 @@ class MeOut(Schema):
 
 class TokenIn(Schema):
     name: ShortText(100, 1)
-    expires_at: dt.datetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class TokenOut(Schema):

@@ -11,7 +11,7 @@ from ninja import Query, Router, Schema
 from ninja.pagination import paginate
 
 from partnerhub.core.permissions import reads_all_partners, visible_partners
-from partnerhub.core.schemas import MAX_ID, Pagination, ShortText
+from partnerhub.core.schemas import MAX_ID, Pagination, ShortText, UtcDatetime
 
 router = Router(tags=["audit"])
 
@@ -53,7 +53,7 @@ class AuditFilter(Schema):
     object_id: ShortText(64) | None = None
     actor_id: int | None = None
     action: Literal["create", "update", "delete", "access"] | None = None
-    since: dt.datetime | None = None
+    since: UtcDatetime | None = None
 
 
 def _visible_entries(user) -> QuerySet[LogEntry]:

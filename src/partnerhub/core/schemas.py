@@ -1,5 +1,6 @@
 """Schema building blocks shared by every app's API."""
 
+import datetime as dt
 from typing import Annotated, Any
 
 from ninja import Path, Schema
@@ -16,6 +17,20 @@ def _no_control_chars(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_no_control_chars)]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # Naive times are read as UTC; every time is normalised to UTC so that no database meets
+    # an exotic offset (PostgreSQL refuses offsets beyond ±15:59).
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range once converted to UTC") from None
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]
 
 
 def ShortText(max_length: int = 200, min_length: int = 0) -> Any:  # noqa: N802 - type factory

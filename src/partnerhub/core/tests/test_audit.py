@@ -162,3 +162,9 @@ def test_manager_trail_is_limited_to_assigned_partners(world, api_as):
     r = api_as(world.manager).get("/audit", model="accounts.user")
     assert r.body["count"] == 0
     assert api_as(world.viewer).get("/audit", model="accounts.user").body["count"] > 0
+
+
+@pytest.mark.parametrize("since", ["8346-04-16T00:41:06.79-22:24", "2026-01-01T00:00:00"])
+def test_audit_since_accepts_any_offset_or_naive_time(world, api_as, since):
+    response = api_as(world.program_admin).get("/audit", since=since)
+    assert response.status_code == 200, response.body

@@ -147,7 +147,8 @@ PARTNER_SCOPED = [
 
 # Tiers (core/permissions.py, tiers.*): reads for whoever sees the partner; overrides,
 # nominations and evidence by program admins and the partner's manager; decisions on
-# nominations by program admins only (never on their own nomination: see below).
+# nominations by program admins only (never on their own nomination: see
+# test_nominator_cannot_approve_their_own_nomination).
 T = f"{PREFIX}/tiers"
 TP = f"{T}/partners/{{partner_id}}"
 PARTNER_SCOPED += [
@@ -174,7 +175,12 @@ PARTNER_SCOPED += [
         f"{TP}/nominations",
         STAFF_EDITORS,
         201,
-        body={"program": "brightlane", "track": "solution", "tier": "certified", "reason": "M"},
+        body={
+            "program": "brightlane",
+            "track": "solution",
+            "tier": "certified",
+            "reason": "Matrix",
+        },
     ),
     Op("post", f"{T}/nominations/{{nomination_id}}/approve", PROGRAM_ADMINS, body={}),
     Op(
@@ -279,7 +285,7 @@ GLOBAL += [
         ),
         ADMIN_OR_FINANCE,
     ),
-    (Op("post", f"{T}/evaluations", body={"dry_run": False}), PROGRAM_ADMIN_ONLY),
+    (Op("post", f"{T}/evaluations", body={"dry_run": False}), PROGRAM_ADMIN_ONLY),  # writes
     (Op("get", f"{T}/evaluations"), VENDOR_STAFF),
 ]
 
@@ -390,8 +396,7 @@ GLOBAL += [
     (Op("get", f"{S}/customers"), VENDOR_STAFF),
 ]
 
-# Global writes whose effect the snapshot does not hold (API tokens; a program loaded again
-# from the same source is a no-op).
+# Global writes whose effect the snapshot does not hold (API tokens, programs).
 UNSNAPSHOTTED = {
     ("POST", f"{PREFIX}/me/tokens"),
     ("DELETE", f"{PREFIX}/me/tokens/{{token_id}}"),
@@ -595,7 +600,7 @@ def _shared(django_db_setup, django_db_blocker):
         make_user = conftest.make_user.__wrapped__(None)
         world = conftest.world.__wrapped__(None, ev_program, make_user)
         objects = _build_objects(world, ev_program)
-        members = {f.name: (type(v), v.pk) for f in fields(world) if (v := getattr(world, f.name))}
+        members = {f.name: (type(v), v.pk) for f in fields(world) for v in [getattr(world, f.name)]}
         yield SimpleNamespace(
             world_type=type(world), members=members, program=ev_program.pk, objects=objects
         )
