@@ -1,7 +1,7 @@
 """/api/v1/me and /api/v1/users: the caller, personal API tokens, and the user directory."""
 
 from django.core.exceptions import PermissionDenied
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from partnerhub.accounts import selectors, services
@@ -44,7 +44,7 @@ def token_create(request, payload: TokenIn):
         user=request.auth, name=payload.name, expires_at=payload.expires_at
     )
     out = TokenOut.from_orm(token).dict()
-    return 201, {**out, "token": secret}
+    return Status(201, {**out, "token": secret})
 
 
 @router.delete("/me/tokens/{token_id}", response=TokenOut, summary="Revoke an API token")

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import Field
 
@@ -89,7 +89,7 @@ def partner_create(request, payload: PartnerIn):
     )
     data = _check_ids({k: v for k, v in payload.dict().items() if v is not None})
     partner = services.partner_create(actor=request.auth, data=data)
-    return 201, selectors.partner_get(fetched_by=request.auth, partner_id=partner.pk)
+    return Status(201, selectors.partner_get(fetched_by=request.auth, partner_id=partner.pk))
 
 
 @router.get("/{partner_id}", response={200: PartnerOut, **R}, summary="Read a partner")
@@ -153,7 +153,7 @@ def contact_list(request, partner_id: ObjectId):
 def contact_create(request, partner_id: ObjectId, payload: ContactIn):
     partner = _partner(request, partner_id)
     _require(request.auth, "partners.add_contact", partner)
-    return 201, services.contact_create(partner=partner, **payload.dict())
+    return Status(201, services.contact_create(partner=partner, **payload.dict()))
 
 
 @router.patch(
@@ -181,7 +181,7 @@ def contact_delete(request, partner_id: ObjectId, contact_id: ObjectId):
     contact = selectors.contact_get(partner=partner, contact_id=contact_id)
     _require(request.auth, "partners.delete_contact", partner)
     services.contact_delete(contact=contact)
-    return 204, None
+    return Status(204, None)
 
 
 # --- tracks
@@ -202,7 +202,9 @@ def track_list(request, partner_id: ObjectId):
 def track_add(request, partner_id: ObjectId, payload: TrackRef):
     partner = _partner(request, partner_id)
     _require(request.auth, "partners.change_trackmembership", partner)
-    return 201, services.track_membership_add(actor=request.auth, partner=partner, **payload.dict())
+    return Status(
+        201, services.track_membership_add(actor=request.auth, partner=partner, **payload.dict())
+    )
 
 
 @router.delete(
@@ -213,7 +215,7 @@ def track_remove(request, partner_id: ObjectId, membership_id: ObjectId):
     membership = selectors.track_membership_get(partner=partner, membership_id=membership_id)
     _require(request.auth, "partners.change_trackmembership", partner)
     services.track_membership_remove(membership=membership)
-    return 204, None
+    return Status(204, None)
 
 
 # --- users and invitations
@@ -279,8 +281,11 @@ def invitation_create(request, partner_id: ObjectId, payload: InvitationIn):
         "You may not invite users to this organisation (partner admins may, where the "
         "organisation allows it).",
     )
-    return 201, services.invitation_create(
-        actor=request.auth, partner=partner, email=payload.email, role=payload.role
+    return Status(
+        201,
+        services.invitation_create(
+            actor=request.auth, partner=partner, email=payload.email, role=payload.role
+        ),
     )
 
 
@@ -307,12 +312,15 @@ def invitation_accept(request, payload: InvitationAcceptIn):
         token=payload.token, password=payload.password, full_name=payload.full_name
     )
     m = user.partner_membership
-    return 201, {
-        "user_id": user.pk,
-        "email": user.email,
-        "partner_id": m.partner_id,
-        "role": m.role,
-    }
+    return Status(
+        201,
+        {
+            "user_id": user.pk,
+            "email": user.email,
+            "partner_id": m.partner_id,
+            "role": m.role,
+        },
+    )
 
 
 # --- applications
@@ -332,7 +340,7 @@ def application_submit(request, payload: ApplicationIn):
     data = payload.dict()
     data["track_key"] = data.pop("track")
     application = services.application_submit(data=data)
-    return 201, {"id": application.pk, "status": application.status}
+    return Status(201, {"id": application.pk, "status": application.status})
 
 
 @applications_router.get(

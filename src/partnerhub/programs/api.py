@@ -1,7 +1,7 @@
 """/api/v1/programs: upload program YAML, list programs and versions, read tracks and tiers."""
 
 from django.core.exceptions import PermissionDenied
-from ninja import Path, Router
+from ninja import Path, Router, Status
 
 from partnerhub.core.api import ERROR_RESPONSES, api
 from partnerhub.core.schemas import ErrorOut, ShortText
@@ -58,7 +58,7 @@ def program_load(request, payload: ProgramSourceIn):
         return api.create_response(request, {"detail": details}, status=400)
     program = selectors.program_get(key=result.version.program.key)
     version = selectors.version_get(program=program, number=result.version.number)
-    return (201 if result.created else 200), {"created": result.created, "version": version}
+    return Status((201 if result.created else 200), {"created": result.created, "version": version})
 
 
 @router.get("/{key}", response={200: ProgramOut, **R}, summary="Read a program")

@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from partnerhub.core.errors import ServiceError
@@ -109,7 +109,7 @@ def override_create(request, partner_id: ObjectId, payload: OverrideIn):
         expires_on=payload.expires_on,
         starts_on=payload.starts_on,
     )
-    return 201, override
+    return Status(201, override)
 
 
 @router.delete("/overrides/{override_id}", response=OverrideOut, summary="Revoke a tier override")
@@ -158,7 +158,7 @@ def nomination_create(request, partner_id: ObjectId, payload: NominationIn):
         tier_key=payload.tier,
         reason=payload.reason,
     )
-    return 201, nomination
+    return Status(201, nomination)
 
 
 def _decide(request, nomination_id: int, approve: bool, reason: str):
@@ -208,7 +208,7 @@ def evidence_create(request, partner_id: ObjectId, payload: EvidenceIn):
     partner = partner_get(fetched_by=request.auth, partner_id=partner_id)
     _require(request.auth, "tiers.add_evidenceitem", partner, "Only vendor staff record evidence.")
     item = services.evidence_record(actor=request.auth, partner=partner, **payload.dict())
-    return 201, item
+    return Status(201, item)
 
 
 @router.post(

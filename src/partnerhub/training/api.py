@@ -6,7 +6,7 @@ from typing import Annotated
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from pydantic import Field
@@ -91,7 +91,7 @@ def course_list(request, filters: Query[CatalogueFilter]):
 @router.post("/courses", response={201: CourseOut, **R}, summary="Add a course")
 def course_create(request, payload: CourseIn):
     _require_program_admin(request, CATALOGUE_ADMINS)
-    return 201, services.course_create(data=payload.dict())
+    return Status(201, services.course_create(data=payload.dict()))
 
 
 @router.patch("/courses/{course_id}", response={200: CourseOut, **R}, summary="Change a course")
@@ -135,7 +135,7 @@ def certification_list(request, filters: Query[CatalogueFilter]):
 def certification_create(request, payload: CertificationIn):
     _require_program_admin(request, CATALOGUE_ADMINS)
     cert = services.certification_create(data=_fee_data(payload.dict()))
-    return 201, selectors.certification_get(certification_id=cert.pk)
+    return Status(201, selectors.certification_get(certification_id=cert.pk))
 
 
 @router.patch(
@@ -167,7 +167,7 @@ def competency_list(request, filters: Query[CatalogueFilter]):
 def competency_create(request, payload: CompetencyIn):
     _require_program_admin(request, CATALOGUE_ADMINS)
     comp = services.competency_create(data=payload.dict())
-    return 201, selectors.competency_get(competency_id=comp.pk)
+    return Status(201, selectors.competency_get(competency_id=comp.pk))
 
 
 @router.patch(
@@ -214,7 +214,7 @@ def person_upsert(request, partner_id: ObjectId, payload: PersonIn):
         full_name=payload.full_name,
         job_role=payload.job_role,
     )
-    return (201 if created else 200), person
+    return Status((201 if created else 200), person)
 
 
 class CertificationFilter(Schema):
