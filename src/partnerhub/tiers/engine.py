@@ -82,6 +82,8 @@ def requirement_keys(requirements: Iterable[dict]) -> set[MetricKey]:
     return keys
 
 
+MET_DATES_CHUNK = 5000
+
 # --- requirement results ---------------------------------------------------------------------
 
 
@@ -411,9 +413,17 @@ def met_on_dates(
         for item in tier.requirements:
             for req in item["of"] if "any" in item else [item]:
                 key = MetricKey.of(req)
-                dates[key] = provider(req["metric"]).met_dates(
-                    ctx, key, Decimal(str(req["min"])), partner_ids
-                )
+                dates[key] = {}
+                # In chunks: SQLite limits the number of bound parameters of one query.
+                for start in range(0, len(partner_ids), MET_DATES_CHUNK):
+                    dates[key].update(
+                        provider(req["metric"]).met_dates(
+                            ctx,
+                            key,
+                            Decimal(str(req["min"])),
+                            partner_ids[start : start + MET_DATES_CHUNK],
+                        )
+                    )
         for partner_id in partner_ids:
             days = [_group_met_on(item, dates, partner_id, ctx.as_of) for item in tier.requirements]
             met[partner_id] = max(days) if days else ctx.as_of

@@ -129,8 +129,13 @@ class BillingsProvider(BaseProvider):
         if category:
             qs = qs.filter(product__category__key=category)
         if ctx.activation_days:
-            qs = qs.filter(
-                customer__activated_on__lte=ctx.as_of - dt.timedelta(days=ctx.activation_days)
+            # Exclude the (few) customers not yet active long enough, rather than joining every
+            # line to its customer: the sum then reads the covering index only.
+            from partnerhub.sales.models import Customer
+
+            cut = ctx.as_of - dt.timedelta(days=ctx.activation_days)
+            qs = qs.exclude(
+                customer_id__in=Customer.objects.filter(activated_on__gt=cut).values("id")
             )
         return ctx.scope(qs)
 
@@ -145,39 +150,54 @@ class BillingsProvider(BaseProvider):
 
     def met_dates(self, ctx, key, threshold, partner_ids):
         """The day the running total last rose to the threshold (a credit can push it back below,
-        after which a later crossing is the one that counts). Only for the few partners about to
-        be promoted, so the lines are read in one query and summed here."""
+        after which a later crossing is the one that counts), computed in SQL with window
+        functions: the row after the last row whose running total was below the threshold."""
+        from django.db import connection
+
         from partnerhub.core.money import to_minor
 
         partner_ids = list(partner_ids)
         if not partner_ids:
             return {}
-        shift = dt.timedelta(days=ctx.activation_days or 0)
-        rows = (
-            self._lines(ctx, key)
-            .filter(partner_id__in=partner_ids)
-            .values_list(
-                "partner_id", "invoice_date", "customer__activated_on", "net_amount_minor", "id"
+        inner = self._lines(ctx, key).filter(partner_id__in=partner_ids)
+        if ctx.activation_days:
+            inner = inner.values_list(
+                "partner_id", "invoice_date", "customer__activated_on", "id", "net_amount_minor"
             )
-        )
-        per_partner: dict[int, list[tuple[dt.date, int, int]]] = {}
-        for partner_id, invoice_date, activated_on, amount, line_id in rows.iterator(
-            chunk_size=10_000
-        ):
-            counts_from = (
-                max(invoice_date, activated_on + shift) if ctx.activation_days else invoice_date
+            n = int(ctx.activation_days)
+            day = (
+                f"GREATEST(inv, act + {n})"
+                if connection.vendor == "postgresql"
+                else f"MAX(inv, date(act, '+{n} days'))"
             )
-            per_partner.setdefault(partner_id, []).append((counts_from, line_id, amount))
-        needed = to_minor(threshold, ctx.currency)
-        met: dict[int, dt.date] = {}
-        for partner_id, lines in per_partner.items():
-            total, crossed = 0, None
-            for day, _, amount in sorted(lines):
-                total += amount
-                crossed = (crossed or day) if total >= needed else None
-            if crossed is not None:
-                met[partner_id] = crossed
-        return met
+            columns = "pid, inv, act, lid, amt"
+        else:
+            inner = inner.values_list("partner_id", "invoice_date", "id", "net_amount_minor")
+            day = "inv"
+            columns = "pid, inv, lid, amt"
+        inner_sql, inner_params = inner.query.sql_with_params()
+        sql = f"""
+            WITH lines({columns}) AS ({inner_sql}),
+            running AS (
+                SELECT pid, {day} AS day,
+                       SUM(amt) OVER w AS total, ROW_NUMBER() OVER w AS rn
+                FROM lines
+                WINDOW w AS (PARTITION BY pid ORDER BY {day}, lid ROWS UNBOUNDED PRECEDING)
+            ),
+            last_below AS (
+                SELECT pid, MAX(CASE WHEN total < %s THEN rn ELSE 0 END) AS rn
+                FROM running GROUP BY pid
+            )
+            SELECT r.pid, r.day FROM running r
+            JOIN last_below b ON b.pid = r.pid AND r.rn = b.rn + 1
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*inner_params, to_minor(threshold, ctx.currency)])
+            rows = cursor.fetchall()
+        return {
+            pid: (dt.date.fromisoformat(str(day)[:10]) if not isinstance(day, dt.date) else day)
+            for pid, day in rows
+        }
 
 
 def _valid_certifications(ctx: MetricContext, key: MetricKey):

@@ -191,6 +191,9 @@ def _write(
                 },
             )
             for c in changes
+            # Joining a track at its entry tier is recorded in the history but is not a change
+            # of tier worth an event (a first evaluation would otherwise emit one per member).
+            if c.kind != "entry"
         ]
     )
     return changes

@@ -696,8 +696,10 @@ def test_promotion_writes_an_event_and_mails_the_partner_admins(
     qualify_for_silver(a, deals, old_customer)
     with django_capture_on_commit_callbacks(execute=True):
         evaluate("2025-09-01")
-    assert Event.objects.filter(name="partner.tier_changed").count() == 5  # entries
-    assert mail.outbox == []  # entry-only changes are not mailed
+    # Joining at the entry tier is history, not a tier change: no event, no e-mail.
+    assert Event.objects.filter(name="partner.tier_changed").count() == 0
+    assert TierChange.objects.filter(kind="entry").count() == 5
+    assert mail.outbox == []
 
     with django_capture_on_commit_callbacks(execute=True):
         evaluate("2025-10-01")
@@ -734,7 +736,7 @@ def test_first_evaluation_with_entry_and_promotion_mails_the_promotion_only(
     for message in mail.outbox:
         assert "authorized → silver" in message.body
         assert "- → authorized" not in message.body
-    assert Event.objects.filter(partner=world.partner_a).count() == 2
+    assert Event.objects.filter(partner=world.partner_a).count() == 1  # the promotion only
 
 
 # --- (i) idempotence and (j) dry runs ---------------------------------------------------------
