@@ -10,15 +10,12 @@ from partnerhub.core.schemas import ShortText
 Slug = ShortText(64, 1)
 
 
-class PartnerTierOut(Schema):
+class TierRefOut(Schema):
+    """A (program, track, tier) reference read from a row with program, track_key, tier_key."""
+
     program: str
     track: str
     tier: str
-    rank: int
-    since: dt.date
-    held_until: dt.date
-    source: str
-    last_evaluated_on: dt.date
 
     @staticmethod
     def resolve_program(obj) -> str:
@@ -31,6 +28,14 @@ class PartnerTierOut(Schema):
     @staticmethod
     def resolve_tier(obj) -> str:
         return obj.tier_key
+
+
+class PartnerTierOut(TierRefOut):
+    rank: int
+    since: dt.date
+    held_until: dt.date
+    source: str
+    last_evaluated_on: dt.date
 
 
 class TierChangeOut(Schema):
@@ -110,28 +115,13 @@ class OverrideIn(Schema):
     starts_on: dt.date | None = None
 
 
-class OverrideOut(Schema):
+class OverrideOut(TierRefOut):
     id: int
-    program: str
-    track: str
-    tier: str
     reason: str
     author_id: int | None
     starts_on: dt.date
     expires_on: dt.date
     revoked_at: dt.datetime | None
-
-    @staticmethod
-    def resolve_program(obj) -> str:
-        return obj.program.key
-
-    @staticmethod
-    def resolve_track(obj) -> str:
-        return obj.track_key
-
-    @staticmethod
-    def resolve_tier(obj) -> str:
-        return obj.tier_key
 
 
 class NominationIn(Schema):
@@ -141,30 +131,15 @@ class NominationIn(Schema):
     reason: ShortText(2000, 1)
 
 
-class NominationOut(Schema):
+class NominationOut(TierRefOut):
     id: int
     partner_id: int
-    program: str
-    track: str
-    tier: str
     reason: str
     status: str
     nominated_by_id: int | None
     decided_by_id: int | None
     decided_at: dt.datetime | None
     decision_reason: str
-
-    @staticmethod
-    def resolve_program(obj) -> str:
-        return obj.program.key
-
-    @staticmethod
-    def resolve_track(obj) -> str:
-        return obj.track_key
-
-    @staticmethod
-    def resolve_tier(obj) -> str:
-        return obj.tier_key
 
 
 class DecisionIn(Schema):
