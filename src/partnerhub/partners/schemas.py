@@ -2,7 +2,7 @@ import datetime as dt
 from typing import Literal
 
 from ninja import Schema
-from pydantic import EmailStr
+from pydantic import ConfigDict, EmailStr
 
 from partnerhub.core.schemas import ShortText
 
@@ -19,6 +19,8 @@ class TrackRef(Schema):
 
 
 class PartnerIn(Schema):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is an error, not ignored
+
     legal_name: ShortText(200, 1)
     display_name: ShortText(200) = ""
     country: CountryCode
@@ -38,6 +40,8 @@ class PartnerIn(Schema):
 
 
 class PartnerPatch(Schema):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is an error, not ignored
+
     legal_name: ShortText(200, 1) | None = None
     display_name: ShortText(200, 1) | None = None
     country: CountryCode | None = None
@@ -100,6 +104,8 @@ class PartnerOut(Schema):
 
 
 class StatusIn(Schema):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is an error, not ignored
+
     status: StatusName
     reason: ShortText(2000, 1)
 
@@ -114,6 +120,8 @@ class StatusChangeOut(Schema):
 
 
 class ContactIn(Schema):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is an error, not ignored
+
     role: ContactRoleName
     name: ShortText(200, 1)
     email: EmailStr
@@ -121,6 +129,8 @@ class ContactIn(Schema):
 
 
 class ContactPatch(Schema):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is an error, not ignored
+
     role: ContactRoleName | None = None
     name: ShortText(200, 1) | None = None
     email: EmailStr | None = None

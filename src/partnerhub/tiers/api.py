@@ -133,7 +133,12 @@ class NominationFilter(Schema):
 @router.get("/nominations", response=list[NominationOut], summary="Nominations (staff)")
 @paginate(LimitOffsetPagination)
 def nomination_list(request, filters: Query[NominationFilter]):
-    _require(request.auth, "tiers.view_nomination", None, "Only vendor staff review nominations.")
+    _require(
+        request.auth,
+        "tiers.view_nomination",
+        None,
+        "Only program admins and partner managers review nominations.",
+    )
     qs = Nomination.objects.select_related("program").filter(
         partner_id__in=visible_partners(request.auth).values("pk")
     )
@@ -149,7 +154,12 @@ def nomination_list(request, filters: Query[NominationFilter]):
 )
 def nomination_create(request, partner_id: ObjectId, payload: NominationIn):
     partner = partner_get(fetched_by=request.auth, partner_id=partner_id)
-    _require(request.auth, "tiers.add_nomination", partner, "Only vendor staff nominate partners.")
+    _require(
+        request.auth,
+        "tiers.add_nomination",
+        partner,
+        "Only program admins and the partner's manager nominate partners.",
+    )
     nomination = services.nomination_create(
         actor=request.auth,
         partner=partner,
@@ -206,7 +216,12 @@ def evidence_list(request, partner_id: ObjectId):
 )
 def evidence_create(request, partner_id: ObjectId, payload: EvidenceIn):
     partner = partner_get(fetched_by=request.auth, partner_id=partner_id)
-    _require(request.auth, "tiers.add_evidenceitem", partner, "Only vendor staff record evidence.")
+    _require(
+        request.auth,
+        "tiers.add_evidenceitem",
+        partner,
+        "Only program admins and the partner's manager record evidence.",
+    )
     item = services.evidence_record(actor=request.auth, partner=partner, **payload.dict())
     return Status(201, item)
 
@@ -241,8 +256,12 @@ def survey_import(request, payload: SurveyImportIn):
         ).values_list("external_id", "pk")
     )
     clean = []
-    for row in rows:
+    for index, row in enumerate(rows):
         external_customer = row.pop("customer_external_id", None)
+        if external_customer and external_customer not in customers:
+            raise ServiceError(
+                f"Row {index + 1}: no customer with id '{external_customer}'.", field="rows"
+            )
         clean.append({**row, "customer_id": customers.get(external_customer)})
     created, unchanged = services.survey_responses_import(rows=clean)
     return {"created": created, "unchanged": unchanged}

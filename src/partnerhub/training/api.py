@@ -55,7 +55,7 @@ def _require_program_admin(request, message: str) -> None:
 
 
 def _require_partner_change(request, partner) -> None:
-    if not request.auth.has_perm("partners.change_partner", partner):
+    if not request.auth.has_perm("training.change_person", partner):
         raise PermissionDenied(
             "Only the partner's admins and the vendor staff who manage it change its people."
         )

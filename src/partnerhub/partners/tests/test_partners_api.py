@@ -123,7 +123,7 @@ INVALID = [
     ({"parent_id": 2**60}, "parent_id"),
     ({"tracks": [{"program": "nope", "track": "var"}]}, "program"),
     ({"tracks": [{"program": "ev-hardware", "track": "nope"}]}, "track"),
-    ({"unknown_field": 1, "country": "XX"}, "country"),
+    ({"unknown_field": 1, "country": "XX"}, "unknown_field"),  # unknown fields are refused
 ]
 
 
@@ -569,3 +569,13 @@ def test_partner_users_role_and_deactivation(world, api_as):
     assert r.status_code == 409
     r = client.patch(f"{base}/{world.sales_a.pk}", {"role": "owner"})
     assert r.status_code == 422 and field_errors(r) == {"role"}
+
+
+def test_patch_with_a_field_that_cannot_be_changed_is_refused_by_name(world, api_as):
+    response = api_as(world.program_admin).patch(
+        f"/partners/{world.partner_a.pk}", {"status": "terminated"}
+    )
+    assert response.status_code == 422
+    assert response.body["detail"][0]["loc"] == ["body", "status"]
+    world.partner_a.refresh_from_db()
+    assert world.partner_a.status == "active"
