@@ -6,10 +6,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from partnerhub.accounts.models import User
+from partnerhub.core.errors import Conflict
 from partnerhub.programs.models import Program, ProgramVersion, Tier, Track
 from partnerhub.programs.schema import (
     ProgramError,
@@ -58,7 +59,15 @@ def program_load(*, source: str, actor: User | None = None) -> LoadResult:
             ]
         )
     if program is None:
-        program = Program.objects.create(key=spec.key, name=spec.name)
+        try:
+            with transaction.atomic():
+                program = Program.objects.create(key=spec.key, name=spec.name)
+        except IntegrityError:
+            # Another load of the same new program committed first.
+            raise Conflict(
+                f"Program '{spec.key}' was just created by another load; send the file again.",
+                field="source",
+            ) from None
     elif program.name != spec.name:
         program.name = spec.name
         program.save(update_fields=["name"])

@@ -307,3 +307,22 @@ def test_version_as_of_picks_the_version_in_force():
     assert program.version_as_of(dt.date(2025, 12, 31)) == v2
     assert program.version_as_of(dt.date(2026, 1, 1)) == v3
     assert program.version_as_of(dt.date(2030, 1, 1)) == v3
+
+
+def test_a_concurrent_first_load_of_the_same_program_is_a_conflict(db, monkeypatch):
+    """Two first loads of one new program race: the loser gets a clear 409, not a 500."""
+    from partnerhub.core.errors import Conflict
+    from partnerhub.programs import services as program_services
+    from partnerhub.programs.models import Program
+
+    source = (EXAMPLES / "ev-hardware.yaml").read_text()
+
+    def rival_loads_first():
+        # The other request's load commits between our read and our insert.
+        Program.objects.create(key="ev-hardware", name="loaded by the other request")
+        return Program.objects.none()
+
+    monkeypatch.setattr(Program.objects, "select_for_update", rival_loads_first)
+    with pytest.raises(Conflict, match="just created by another load"):
+        program_services.program_load(source=source)
+    assert ProgramVersion.objects.count() == 0  # nothing of the losing load is stored

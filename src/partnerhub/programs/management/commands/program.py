@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from partnerhub.core.errors import ServiceError
 from partnerhub.programs.schema import ProgramInvalid, parse_program
 from partnerhub.programs.services import program_load
 
@@ -35,6 +36,10 @@ class Command(BaseCommand):
                     self.stdout.write(f"{path}: valid ({spec.key}, {len(spec.tracks)} tracks)")
                     continue
                 result = program_load(source=source)
+            except ServiceError as exc:
+                failed += 1
+                self.stderr.write(self.style.ERROR(f"{path}: {exc.message}"))
+                continue
             except ProgramInvalid as exc:
                 failed += 1
                 verdict = "invalid" if action == "check" else "refused, nothing stored"
