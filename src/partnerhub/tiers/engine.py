@@ -212,6 +212,9 @@ class State:
     held_until: dt.date
     source: str
     last_evaluated_on: dt.date
+    # While an override applies: the computed tier it replaced, whose hold (held_until) still
+    # counts when the override ends.
+    held_tier: str = ""
 
 
 @dataclass(frozen=True)
@@ -278,7 +281,8 @@ def decide(
         if tier is not None:
             if state.source == "override" and state.tier_key == tier.key:
                 return result(state, None)
-            new = State(tier.key, tier.rank, as_of, state.held_until, "override", as_of)
+            held_tier = state.held_tier if state.source == "override" else state.tier_key
+            new = State(tier.key, tier.rank, as_of, state.held_until, "override", as_of, held_tier)
             return result(
                 new,
                 Change(
@@ -288,19 +292,19 @@ def decide(
 
     if state.source == "override":
         tier = rules.by_rank(qualified)
-        new = State(
-            tier.key, tier.rank, as_of, hold(as_of) if tier.rank else as_of, "computed", as_of
-        )
-        return result(
-            new,
-            Change(
-                "override_ended",
-                state.tier_key,
-                tier.key,
-                as_of,
-                f"Manual override ended; requirements met for {tier.name}.",
-            ),
-        )
+        held = rules.tier(state.held_tier) if state.held_until >= as_of else None
+        if held is not None and held.rank > tier.rank:
+            # The tier the override replaced is still within its hold: it comes back.
+            new = State(held.key, held.rank, as_of, state.held_until, "computed", as_of)
+            why = (
+                f"Manual override ended; {held.name} is held until {state.held_until.isoformat()}."
+            )
+        else:
+            new = State(
+                tier.key, tier.rank, as_of, hold(as_of) if tier.rank else as_of, "computed", as_of
+            )
+            why = f"Manual override ended; requirements met for {tier.name}."
+        return result(new, Change("override_ended", state.tier_key, new.tier_key, as_of, why))
 
     if qualified > state.rank:
         tier = rules.by_rank(qualified)

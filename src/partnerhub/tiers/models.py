@@ -28,6 +28,12 @@ class PartnerTier(models.Model):
     )
     source = models.CharField(max_length=16, choices=TierSource.choices)
     last_evaluated_on = models.DateField()
+    held_tier_key = models.SlugField(
+        max_length=64,
+        blank=True,
+        help_text="While an override applies: the computed tier it replaced "
+        "(its hold still counts when the override ends).",
+    )
 
     class Meta:
         ordering = ["partner_id", "program_id", "track_key"]

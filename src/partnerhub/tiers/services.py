@@ -67,8 +67,8 @@ def load_inputs(program: Program, as_of: dt.date, partner_ids: list[int] | None)
         )
     )
     states = {
-        (p, t): State(k, r, since, held, src, last)
-        for p, t, k, r, since, held, src, last in states_qs.values_list(
+        (p, t): State(k, r, since, held, src, last, held_tier)
+        for p, t, k, r, since, held, src, last, held_tier in states_qs.values_list(
             "partner_id",
             "track_key",
             "tier_key",
@@ -77,6 +77,7 @@ def load_inputs(program: Program, as_of: dt.date, partner_ids: list[int] | None)
             "held_until",
             "source",
             "last_evaluated_on",
+            "held_tier_key",
         )
     }
     overrides: dict[tuple[int, str], str] = {}
@@ -136,6 +137,7 @@ def _write(
                     held_until=s.held_until,
                     source=s.source,
                     last_evaluated_on=s.last_evaluated_on,
+                    held_tier_key=s.held_tier,
                 )
             )
         elif d.decision.state_changed:
@@ -146,6 +148,7 @@ def _write(
                 s.source,
                 s.last_evaluated_on,
             )
+            row.held_tier_key = s.held_tier
             changed_rows.append(row)
         for c in d.decision.changes:
             changes.append(
@@ -165,7 +168,7 @@ def _write(
     PartnerTier.objects.bulk_create(new_rows, batch_size=2000)
     PartnerTier.objects.bulk_update(
         changed_rows,
-        ["tier_key", "rank", "since", "held_until", "source", "last_evaluated_on"],
+        ["tier_key", "rank", "since", "held_until", "source", "last_evaluated_on", "held_tier_key"],
         batch_size=2000,
     )
     stale = PartnerTier.objects.filter(

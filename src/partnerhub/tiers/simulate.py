@@ -86,8 +86,9 @@ def _remap_states(states: dict, rules_by_track: dict) -> dict:
         if rules is None:
             continue
         tier = rules.tier(s.tier_key) or rules.tiers[min(s.rank, len(rules.tiers) - 1)]
+        held_tier = s.held_tier if rules.tier(s.held_tier) else ""
         remapped[(partner_id, track_key)] = State(
-            tier.key, tier.rank, s.since, s.held_until, s.source, s.last_evaluated_on
+            tier.key, tier.rank, s.since, s.held_until, s.source, s.last_evaluated_on, held_tier
         )
     return remapped
 

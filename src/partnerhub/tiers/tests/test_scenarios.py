@@ -587,6 +587,37 @@ def test_override_applies_at_the_next_evaluation_and_ends_after_expiry(
     assert evaluate("2025-07-02").changes == []
 
 
+def test_a_held_tier_comes_back_when_an_override_ends(world, deals, old_customer, ev_program):
+    """Silver reached in September 2025 is held until 2027-01-31; an override to Gold for a
+    quarter does not take that hold away, even though Silver's requirements no longer hold."""
+    a = world.partner_a
+    f.bill(a, "260000.00", "2025-09-10", customer=old_customer)
+    f.certify_people(a, "ev-sales", "2025-04-01", "2025-04-01")
+    deals.add(a.pk, *f.deal_dates("2025-09-11", 5))
+    evaluate("2025-10-01")
+    assert state(a)[0] == "silver"
+    services.tier_override_create(
+        actor=world.program_admin,
+        partner=a,
+        program=ev_program,
+        track_key="var",
+        tier_key="gold",
+        reason="Pilot of the DC range",
+        starts_on=D(2026, 2, 1),
+        expires_on=D(2026, 4, 30),
+    )
+    assert [c["to"] for c in evaluate("2026-02-01").changes] == ["gold"]
+    summary = evaluate("2026-05-01")  # new fiscal year: Silver's FYTD billings are not met
+    assert [(c["kind"], c["from"], c["to"]) for c in summary.changes] == [
+        ("override_ended", "gold", "silver")
+    ]
+    assert summary.changes[0]["reason"] == (
+        "Manual override ended; Silver is held until 2027-01-31."
+    )
+    assert state(a) == ("silver", D(2026, 5, 1), D(2027, 1, 31), "computed")
+    assert evaluate("2026-05-02").changes == []
+
+
 def test_override_before_the_first_evaluation_and_revoked_override(world, ev_program):
     a = world.partner_a
     override = services.tier_override_create(
