@@ -229,6 +229,14 @@ rules.add_perm("tiers.change_evidenceitem", staff_changes_partner)
 rules.add_perm("tiers.view_surveyresponse", is_vendor_staff)
 
 
+def require(user, perm: str, obj=None, message: str = "You do not have permission to do this."):
+    """Raise PermissionDenied (403 in the API) unless ``user`` has ``perm`` (on ``obj``)."""
+    from django.core.exceptions import PermissionDenied
+
+    if not user.has_perm(perm, obj):
+        raise PermissionDenied(message)
+
+
 # --- scopes -------------------------------------------------------------------------------
 
 

@@ -2,7 +2,6 @@
 
 from typing import Annotated, Literal
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -10,6 +9,7 @@ from pydantic import Field
 
 from partnerhub.core.api import ERROR_RESPONSES
 from partnerhub.core.errors import ServiceError
+from partnerhub.core.permissions import require
 from partnerhub.core.schemas import MAX_ID, ObjectId, Pagination, ShortText
 from partnerhub.partners import selectors, services
 from partnerhub.partners.schemas import (
@@ -40,11 +40,6 @@ invitations_router = Router(tags=["partners"])
 applications_router = Router(tags=["applications"])
 
 R = ERROR_RESPONSES
-
-
-def _require(user, perm: str, obj=None, message: str = "You do not have permission to do this."):
-    if not user.has_perm(perm, obj):
-        raise PermissionDenied(message)
 
 
 def _partner(request, partner_id: int):
@@ -81,7 +76,7 @@ def partner_list(request, filters: Query[PartnerFilter]):
 
 @router.post("", response={201: PartnerOut, **R}, summary="Create a partner")
 def partner_create(request, payload: PartnerIn):
-    _require(
+    require(
         request.auth,
         "partners.add_partner",
         None,
@@ -100,7 +95,7 @@ def partner_get(request, partner_id: ObjectId):
 @router.patch("/{partner_id}", response={200: PartnerOut, **R}, summary="Change a partner")
 def partner_update(request, partner_id: ObjectId, payload: PartnerPatch):
     partner = _partner(request, partner_id)
-    _require(request.auth, "partners.change_partner", partner)
+    require(request.auth, "partners.change_partner", partner)
     data = _check_ids(payload.dict(exclude_unset=True))
     none_not_allowed = {
         k for k, v in data.items() if v is None and k not in ("parent_id", "partner_manager_id")
@@ -117,7 +112,7 @@ def partner_update(request, partner_id: ObjectId, payload: PartnerPatch):
 )
 def partner_set_status(request, partner_id: ObjectId, payload: StatusIn):
     partner = _partner(request, partner_id)
-    _require(
+    require(
         request.auth,
         "partners.change_partner_status",
         partner,
@@ -152,7 +147,7 @@ def contact_list(request, partner_id: ObjectId):
 @router.post("/{partner_id}/contacts", response={201: ContactOut, **R}, summary="Add a contact")
 def contact_create(request, partner_id: ObjectId, payload: ContactIn):
     partner = _partner(request, partner_id)
-    _require(request.auth, "partners.add_contact", partner)
+    require(request.auth, "partners.add_contact", partner)
     return Status(201, services.contact_create(partner=partner, **payload.dict()))
 
 
@@ -164,7 +159,7 @@ def contact_create(request, partner_id: ObjectId, payload: ContactIn):
 def contact_update(request, partner_id: ObjectId, contact_id: ObjectId, payload: ContactPatch):
     partner = _partner(request, partner_id)
     contact = selectors.contact_get(partner=partner, contact_id=contact_id)
-    _require(request.auth, "partners.change_contact", partner)
+    require(request.auth, "partners.change_contact", partner)
     data = payload.dict(exclude_unset=True)
     if any(v is None for v in data.values()):
         raise ServiceError(
@@ -179,7 +174,7 @@ def contact_update(request, partner_id: ObjectId, contact_id: ObjectId, payload:
 def contact_delete(request, partner_id: ObjectId, contact_id: ObjectId):
     partner = _partner(request, partner_id)
     contact = selectors.contact_get(partner=partner, contact_id=contact_id)
-    _require(request.auth, "partners.delete_contact", partner)
+    require(request.auth, "partners.delete_contact", partner)
     services.contact_delete(contact=contact)
     return Status(204, None)
 
@@ -201,7 +196,7 @@ def track_list(request, partner_id: ObjectId):
 )
 def track_add(request, partner_id: ObjectId, payload: TrackRef):
     partner = _partner(request, partner_id)
-    _require(request.auth, "partners.change_trackmembership", partner)
+    require(request.auth, "partners.change_trackmembership", partner)
     return Status(
         201, services.track_membership_add(actor=request.auth, partner=partner, **payload.dict())
     )
@@ -213,7 +208,7 @@ def track_add(request, partner_id: ObjectId, payload: TrackRef):
 def track_remove(request, partner_id: ObjectId, membership_id: ObjectId):
     partner = _partner(request, partner_id)
     membership = selectors.track_membership_get(partner=partner, membership_id=membership_id)
-    _require(request.auth, "partners.change_trackmembership", partner)
+    require(request.auth, "partners.change_trackmembership", partner)
     services.track_membership_remove(membership=membership)
     return Status(204, None)
 
@@ -240,7 +235,7 @@ def partner_user_update(
 ):
     partner = _partner(request, partner_id)
     member = selectors.partner_user_get(partner=partner, user_id=user_id)
-    _require(
+    require(
         request.auth,
         "partners.change_partneruser",
         partner,
@@ -258,7 +253,7 @@ def partner_user_update(
 )
 def invitation_list(request, partner_id: ObjectId):
     partner = _partner(request, partner_id)
-    _require(
+    require(
         request.auth,
         "partners.view_invitation",
         partner,
@@ -274,7 +269,7 @@ def invitation_list(request, partner_id: ObjectId):
 )
 def invitation_create(request, partner_id: ObjectId, payload: InvitationIn):
     partner = _partner(request, partner_id)
-    _require(
+    require(
         request.auth,
         "partners.invite_user",
         partner,
@@ -297,7 +292,7 @@ def invitation_create(request, partner_id: ObjectId, payload: InvitationIn):
 def invitation_revoke(request, partner_id: ObjectId, invitation_id: ObjectId):
     partner = _partner(request, partner_id)
     invitation = selectors.invitation_get(partner=partner, invitation_id=invitation_id)
-    _require(request.auth, "partners.change_invitation", partner)
+    require(request.auth, "partners.change_invitation", partner)
     return services.invitation_revoke(invitation=invitation)
 
 
@@ -348,7 +343,7 @@ def application_submit(request, payload: ApplicationIn):
 )
 @paginate(Pagination)
 def application_list(request, filters: Query[ApplicationFilter]):
-    _require(
+    require(
         request.auth,
         "partners.view_partnerapplication",
         None,
@@ -371,7 +366,7 @@ def application_get(request, application_id: ObjectId):
 )
 def application_approve(request, application_id: ObjectId, payload: DecisionIn):
     application = selectors.application_get(fetched_by=request.auth, application_id=application_id)
-    _require(request.auth, "partners.change_partnerapplication", application)
+    require(request.auth, "partners.change_partnerapplication", application)
     with transaction.atomic():
         partner = services.application_approve(
             actor=request.auth, application=application, reason=payload.reason
@@ -390,7 +385,7 @@ def application_approve(request, application_id: ObjectId, payload: DecisionIn):
 )
 def application_reject(request, application_id: ObjectId, payload: DecisionIn):
     application = selectors.application_get(fetched_by=request.auth, application_id=application_id)
-    _require(request.auth, "partners.change_partnerapplication", application)
+    require(request.auth, "partners.change_partnerapplication", application)
     return services.application_reject(
         actor=request.auth, application=application, reason=payload.reason
     )

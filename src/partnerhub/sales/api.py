@@ -1,11 +1,11 @@
 """/api/v1/sales: product catalogue, billing-line imports (JSON and CSV), lines and customers."""
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from ninja import File, Form, Query, Router, Status, UploadedFile
 from ninja.pagination import paginate
 
 from partnerhub.core.api import ERROR_RESPONSES, api
+from partnerhub.core.permissions import require
 from partnerhub.core.schemas import ObjectId, Pagination
 from partnerhub.sales import selectors, services
 from partnerhub.sales.imports import CsvError, billing_rows
@@ -34,11 +34,6 @@ MAX_CSV_UPLOAD_BYTES = getattr(settings, "SALES_MAX_CSV_UPLOAD_BYTES", 50 * 1024
 # --- permissions: decided by the permission layer (core/permissions.py) ---------------------
 
 
-def _require(user, perm: str, message: str) -> None:
-    if not user.has_perm(perm):
-        raise PermissionDenied(message)
-
-
 IMPORTERS_ONLY = "Only program admins and finance import billing lines."
 CATALOGUE_EDITORS_ONLY = "Only program admins and finance change the product catalogue."
 
@@ -57,7 +52,7 @@ def category_list(request):
     "/categories", response={201: ProductCategoryOut, **R}, summary="Create a product category"
 )
 def category_create(request, payload: ProductCategoryIn):
-    _require(request.auth, "sales.add_productcategory", CATALOGUE_EDITORS_ONLY)
+    require(request.auth, "sales.add_productcategory", message=CATALOGUE_EDITORS_ONLY)
     return Status(
         201,
         services.product_category_create(key=payload.key, name=payload.name, actor=request.auth),
@@ -74,7 +69,7 @@ def product_list(request, filters: Query[ProductFilter]):
 def product_create(request, payload: ProductIn):
     """``list_price`` is a decimal string in ``currency`` with at most the currency's decimals
     (no rounding); ``category`` and ``required_certification`` are keys."""
-    _require(request.auth, "sales.add_product", CATALOGUE_EDITORS_ONLY)
+    require(request.auth, "sales.add_product", message=CATALOGUE_EDITORS_ONLY)
     data = payload.dict()
     data["list_price"] = str(data["list_price"])
     product = services.product_create(actor=request.auth, **data)
@@ -91,7 +86,7 @@ def product_update(request, product_id: ObjectId, payload: ProductPatch):
     """Send only the fields to change; ``required_certification: null`` removes the gate. A
     new ``currency`` without ``list_price`` keeps the price's amount."""
     product = selectors.product_get(product_id=product_id)
-    _require(request.auth, "sales.change_product", CATALOGUE_EDITORS_ONLY)
+    require(request.auth, "sales.change_product", message=CATALOGUE_EDITORS_ONLY)
     data = payload.dict(exclude_unset=True)
     if data.get("list_price") is not None:
         data["list_price"] = str(data["list_price"])
@@ -142,7 +137,7 @@ def billing_lines_import(request, payload: BillingImportIn):
     per error, ``loc`` = ``["body", "rows", <index>, <column>]`` (index from 0) and ``msg``
     naming the row (counted from 1); nothing is stored. With ``partial: true`` the good rows
     are stored and the bad ones listed in the 200 report."""
-    _require(request.auth, "sales.add_billingline", IMPORTERS_ONLY)
+    require(request.auth, "sales.add_billingline", message=IMPORTERS_ONLY)
     report = services.billing_lines_import(
         rows=[row.dict() for row in payload.rows],
         partial=payload.partial,
@@ -165,7 +160,7 @@ def billing_lines_import_csv(request, file: File[UploadedFile], partial: Form[bo
     file's lines (header = 1); a refused file answers 400 with ``loc`` =
     ``["body", "file", <row>, <column>]``; a wrong header or encoding with
     ``["body", "file"]``."""
-    _require(request.auth, "sales.add_billingline", IMPORTERS_ONLY)
+    require(request.auth, "sales.add_billingline", message=IMPORTERS_ONLY)
     if file.size is not None and file.size > MAX_CSV_UPLOAD_BYTES:
         return api.create_response(
             request,
@@ -213,5 +208,5 @@ def billing_line_list(request, filters: Query[BillingLineFilter]):
 @paginate(Pagination)
 def customer_list(request, filters: Query[CustomerFilter]):
     """End customers (vendor staff only)."""
-    _require(request.auth, "sales.view_customer", "Only vendor staff see the customer list.")
+    require(request.auth, "sales.view_customer", message="Only vendor staff see the customer list.")
     return selectors.customer_list(**filters.dict())

@@ -3,13 +3,12 @@ survey scores and evaluation runs."""
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from partnerhub.core.errors import ServiceError
-from partnerhub.core.permissions import visible_partners
+from partnerhub.core.permissions import require, visible_partners
 from partnerhub.core.schemas import ObjectId
 from partnerhub.partners.selectors import partner_get
 from partnerhub.programs.models import Program
@@ -34,11 +33,6 @@ from partnerhub.tiers.schemas import (
 )
 
 router = Router(tags=["tiers"])
-
-
-def _require(user, perm: str, obj=None, message: str = "You do not have permission to do this."):
-    if not user.has_perm(perm, obj):
-        raise PermissionDenied(message)
 
 
 def _program(key: str) -> Program:
@@ -93,7 +87,7 @@ def override_list(request, partner_id: ObjectId):
 def override_create(request, partner_id: ObjectId, payload: OverrideIn):
     """Sets the tier by hand, with a reason and an expiry; applied at the next evaluation."""
     partner = partner_get(fetched_by=request.auth, partner_id=partner_id)
-    _require(
+    require(
         request.auth,
         "tiers.add_tieroverride",
         partner,
@@ -122,7 +116,7 @@ def override_revoke(request, override_id: ObjectId):
         ),
         pk=override_id,
     )
-    _require(request.auth, "tiers.change_tieroverride", override.partner)
+    require(request.auth, "tiers.change_tieroverride", override.partner)
     return services.tier_override_revoke(override=override)
 
 
@@ -133,7 +127,7 @@ class NominationFilter(Schema):
 @router.get("/nominations", response=list[NominationOut], summary="Nominations (staff)")
 @paginate(LimitOffsetPagination)
 def nomination_list(request, filters: Query[NominationFilter]):
-    _require(
+    require(
         request.auth,
         "tiers.view_nomination",
         None,
@@ -154,7 +148,7 @@ def nomination_list(request, filters: Query[NominationFilter]):
 )
 def nomination_create(request, partner_id: ObjectId, payload: NominationIn):
     partner = partner_get(fetched_by=request.auth, partner_id=partner_id)
-    _require(
+    require(
         request.auth,
         "tiers.add_nomination",
         partner,
@@ -178,7 +172,7 @@ def _decide(request, nomination_id: int, approve: bool, reason: str):
         ),
         pk=nomination_id,
     )
-    _require(
+    require(
         request.auth,
         "tiers.decide_nomination",
         nomination,
@@ -216,7 +210,7 @@ def evidence_list(request, partner_id: ObjectId):
 )
 def evidence_create(request, partner_id: ObjectId, payload: EvidenceIn):
     partner = partner_get(fetched_by=request.auth, partner_id=partner_id)
-    _require(
+    require(
         request.auth,
         "tiers.add_evidenceitem",
         partner,
@@ -230,7 +224,7 @@ def evidence_create(request, partner_id: ObjectId, payload: EvidenceIn):
     "/survey-responses", response=SurveyImportOut, summary="Import customer survey scores (NPS)"
 )
 def survey_import(request, payload: SurveyImportIn):
-    _require(
+    require(
         request.auth,
         "tiers.import_surveyresponse",
         None,
@@ -273,7 +267,7 @@ def survey_import(request, payload: SurveyImportIn):
 def evaluation_run(request, payload: EvaluationIn):
     """Evaluates every partner as of a date. With ``dry_run`` (the default) nothing is written
     and the answer lists what would change."""
-    _require(request.auth, "tiers.run_evaluation", None, "Only program admins run evaluations.")
+    require(request.auth, "tiers.run_evaluation", None, "Only program admins run evaluations.")
     from django.utils import timezone
 
     program = _program(payload.program) if payload.program else None
@@ -296,7 +290,7 @@ def evaluation_run(request, payload: EvaluationIn):
 @router.get("/evaluations", response=list[EvaluationRunOut], summary="Past evaluation runs")
 @paginate(LimitOffsetPagination)
 def evaluation_list(request):
-    _require(
+    require(
         request.auth, "tiers.view_evaluationrun", None, "Only vendor staff see evaluation runs."
     )
     return EvaluationRun.objects.all()
