@@ -38,7 +38,7 @@ test-postgres: install
 # Benchmarks (benchmarks/*.py, see docs/benchmarks.md): each at a tiny scale on SQLite and
 # PostgreSQL as a smoke test (part of `make test`), or at full size with `make bench`.
 .PHONY: bench bench-smoke
-BENCHMARKS := $(filter-out benchmarks/__init__.py benchmarks/common.py,$(wildcard benchmarks/*.py))
+BENCHMARKS := $(filter-out benchmarks/__init__.py benchmarks/common.py benchmarks/%_data.py,$(wildcard benchmarks/*.py))
 
 bench-smoke: install
 	@echo "== benchmarks at --scale 0.001 on SQLite and PostgreSQL (smoke test)"

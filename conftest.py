@@ -41,11 +41,14 @@ class ApiClient:
                 content_type="application/json",
                 **kwargs,
             )
-        body = (
-            response.json()
-            if response.content and response["Content-Type"].startswith("application/json")
-            else response.content
-        )
+        if response.streaming:  # file downloads
+            body = b"".join(response.streaming_content)
+        else:
+            body = (
+                response.json()
+                if response.content and response["Content-Type"].startswith("application/json")
+                else response.content
+            )
         return ApiResponse(response.status_code, body)
 
     def get(self, path, **params):

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "partnerhub.training",
     "partnerhub.sales",
     "partnerhub.tiers",
+    "partnerhub.deals",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", Path.cwd() / "staticfiles"))
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", Path.cwd() / "media"))
+# Uploaded files (deal attachments, proofs) are served only through permission-checked views.
+MEDIA_URL = "/media/"
+PARTNERHUB_MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(10 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = PARTNERHUB_MAX_UPLOAD_BYTES + 1024 * 1024
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

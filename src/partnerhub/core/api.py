@@ -184,6 +184,7 @@ def on_unauthenticated(request, exc):
 def _register_routers() -> None:
     from partnerhub.accounts.api import router as accounts_router
     from partnerhub.core.audit_api import router as audit_router
+    from partnerhub.deals.api import router as deals_router
     from partnerhub.partners.api import applications_router, invitations_router
     from partnerhub.partners.api import router as partners_router
     from partnerhub.programs.api import router as programs_router
@@ -200,6 +201,7 @@ def _register_routers() -> None:
     api.add_router("/sales", sales_router)
     api.add_router("/training", training_router)
     api.add_router("/tiers", tiers_router)
+    api.add_router("/deals", deals_router)
 
 
 _register_routers()

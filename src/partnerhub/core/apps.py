@@ -17,6 +17,7 @@ def register_audited_models() -> None:
     from auditlog.registry import auditlog
 
     from partnerhub.accounts.models import ApiToken, User
+    from partnerhub.deals.models import DealAttachment, DealExtension, DealRegistration
     from partnerhub.partners.models import (
         Contact,
         Invitation,
@@ -45,6 +46,9 @@ def register_audited_models() -> None:
     auditlog.register(Invitation)
     auditlog.register(PartnerApplication, exclude_fields=["updated_at"])
     auditlog.register(Program)
+    auditlog.register(DealRegistration, exclude_fields=["updated_at"])
+    auditlog.register(DealExtension)
+    auditlog.register(DealAttachment)
     auditlog.register(ProgramVersion, exclude_fields=["definition", "source_yaml"])
     for model in (Course, Certification, Competency, Person, PersonCertification):
         auditlog.register(model, exclude_fields=["updated_at"])

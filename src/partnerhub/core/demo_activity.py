@@ -166,10 +166,12 @@ def build_activity(
     PersonCertification.objects.bulk_create(certs, batch_size=1000)
     EvidenceItem.objects.bulk_create(evidence)
     SurveyResponse.objects.bulk_create(surveys)
+    deals = build_deals(today=today, partner_ids=partner_ids, rng=rng)
     summary = tiers_evaluate(as_of=today)
     if stdout:
         stdout.write(
-            f"Activity: {len(lines)} billing lines, {len(certs)} certifications; "
+            f"Activity: {len(lines)} billing lines, {len(certs)} certifications, "
+            f"{deals} deal registrations; "
             f"tiers evaluated for {summary.memberships} memberships "
             f"({len(summary.changes)} changes)\n"
         )
@@ -177,4 +179,110 @@ def build_activity(
         "billing_lines": len(lines),
         "certifications": len(certs),
         "tier_changes": len(summary.changes),
+        "deal_registrations": deals,
     }
+
+
+DEAL_CUSTOMERS = [
+    # name, website, country: the customers partners register opportunities for
+    ("Hafen Logistik GmbH", "hafen-logistik.de", "DE"),
+    ("Stadtwerke Nordheim", "stadtwerke-nordheim.de", "DE"),
+    ("Parkhaus Zentrum AG", "parkhaus-zentrum.ch", "CH"),
+    ("Fleetline Transport Ltd", "fleetline.co.uk", "GB"),
+    ("Alpine Hotels S.p.A.", "alpinehotels.it", "IT"),
+    ("Greenway Retail B.V.", "greenway-retail.nl", "NL"),
+    ("Métropole Bus Dépôt SAS", "metropole-bus.fr", "FR"),
+    ("Sunrise Apartments LLC", "sunrise-apartments.com", "US"),
+    ("Nordic Taxi Oy", "nordictaxi.fi", "FI"),
+    ("Svea Fastigheter AB", "sveafastigheter.se", "SE"),
+    ("Costa Supermercados S.A.", "costasuper.es", "ES"),
+    ("Harbour View Marina Inc.", "harbourviewmarina.com", "US"),
+]
+# A second partner registering a customer already claimed, spelled its own way (flagged).
+DEAL_VARIANTS = {0: "HAFEN-LOGISTIK", 3: "Fleetline Transport Limited", 6: "Metropole Bus Depot"}
+
+
+def build_deals(*, today: dt.date, partner_ids: list[int], rng: random.Random) -> int:
+    """Deal registrations in every state for the first ev-hardware partners: submitted over the
+    past ten months, approved or rejected, some won, lost or expired, and a few conflicting
+    registrations of the same customer by a second partner (flagged in the review queue)."""
+    from partnerhub.deals import services
+    from partnerhub.deals.models import DealRegistration
+
+    if DealRegistration.objects.exists() or len(partner_ids) < 2:
+        return 0
+    active = list(Partner.objects.filter(pk__in=partner_ids[:12]).select_related("partner_manager"))
+    skus = ["VX-AC22", "VX-CLOUD-1Y", "VX-INSTALL"]
+    count = 0
+    plan = []
+    for i, (name, website, country) in enumerate(DEAL_CUSTOMERS):
+        partner = active[i % len(active)]
+        plan.append(
+            (partner, name, website, country, today - dt.timedelta(days=rng.randint(5, 300)))
+        )
+        if i in DEAL_VARIANTS:
+            other = active[(i + 1) % len(active)]
+            plan.append((other, DEAL_VARIANTS[i], website, country, today - dt.timedelta(days=3)))
+    plan.sort(key=lambda p: p[4])
+    for partner, name, website, country, day in plan:
+        at = dt.datetime.combine(day, dt.time(9 + rng.randint(0, 8), rng.randint(0, 59)), dt.UTC)
+        reg = services.registration_create(
+            partner=partner,
+            data={
+                "program": "ev-hardware",
+                "customer_name": name,
+                "customer_website": website,
+                "customer_country": country,
+                "contact_name": "Facilities manager",
+                "contact_email": f"facilities@{website}",
+                "products": [
+                    {"sku": sku, "quantity": rng.randint(2, 40)}
+                    for sku in rng.sample(skus, rng.randint(1, 3))
+                ],
+                "estimated_value": str(rng.randint(8, 400) * 500),
+                "currency": "USD",
+                "expected_close_date": day + dt.timedelta(days=rng.randint(30, 200)),
+                "source": rng.choice(
+                    ["partner_sourced", "partner_sourced", "partner_influenced", "referral"]
+                ),
+                "notes": "Registered in the demo.",
+            },
+            created_by=None,
+            on=day,
+        )
+        services.registration_submit(registration=reg, submitted_by=None, at=at)
+        count += 1
+        reg.refresh_from_db()
+        age = (today - day).days
+        if reg.flagged or age < 7:
+            continue  # waiting in the review queue
+        roll = rng.random()
+        if roll < 0.12:
+            services.registration_reject(
+                registration=reg,
+                rejected_by=partner.partner_manager,
+                reason="The customer already buys directly from us.",
+            )
+            continue
+        approved_on = day + dt.timedelta(days=rng.randint(1, 4))
+        services.registration_approve(
+            registration=reg, approved_by=partner.partner_manager, on=approved_on
+        )
+        if roll > 0.75 and age > 40:
+            services.registration_close(
+                registration=reg,
+                by=partner.partner_manager,
+                outcome="won",
+                reason="Order received.",
+                on=approved_on + dt.timedelta(days=rng.randint(10, 35)),
+            )
+        elif 0.6 < roll <= 0.75:
+            services.registration_close(
+                registration=reg,
+                by=None,
+                outcome="lost",
+                reason="The customer chose another vendor.",
+                on=approved_on + dt.timedelta(days=rng.randint(5, 25)),
+            )
+    services.registrations_expire(on=today)
+    return count

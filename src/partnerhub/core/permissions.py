@@ -228,6 +228,17 @@ rules.add_perm("tiers.view_evidenceitem", sees_partner)
 rules.add_perm("tiers.change_evidenceitem", staff_changes_partner)
 rules.add_perm("tiers.view_surveyresponse", is_vendor_staff)
 
+# Deal registration: the partner's people register and follow their deals; the vendor staff
+# who manage the partner (and program admins) review them.
+rules.add_perm("deals.view_dealregistration", sees_partner)
+rules.add_perm("deals.add_dealregistration", is_member_of | staff_changes_partner)
+rules.add_perm("deals.change_dealregistration", is_member_of | staff_changes_partner)
+rules.add_perm("deals.review_dealregistration", staff_changes_partner)
+rules.add_perm("deals.view_review_queue", is_program_admin | is_partner_manager)
+rules.add_perm("deals.import_dealregistration", is_program_admin)
+rules.add_perm("deals.run_deal_jobs", is_program_admin)
+rules.add_perm("deals.check_conflicts", is_partner_user | is_vendor_staff)
+
 
 def require(user, perm: str, obj=None, message: str = "You do not have permission to do this."):
     """Raise PermissionDenied (403 in the API) unless ``user`` has ``perm`` (on ``obj``)."""

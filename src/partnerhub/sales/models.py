@@ -54,6 +54,9 @@ class Customer(TimeStampedModel):
     name = models.CharField(max_length=200)
     country = models.CharField(max_length=2, blank=True)
     website_domain = models.CharField(max_length=253, blank=True)
+    # Normalised identity (deals.matching), so orders can be matched to deal registrations.
+    name_key = models.CharField(max_length=400, blank=True, db_index=True)
+    domain_key = models.CharField(max_length=253, blank=True, db_index=True)
     activated_on = models.DateField(
         help_text="When the customer became active (given by the ERP, else its first invoice "
         "date); under a program's activation rule its revenue counts only N days later.",

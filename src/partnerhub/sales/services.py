@@ -342,13 +342,15 @@ def customer_upsert(
     if customer is None:
         if activated_on is None:
             raise ValidationError({"activated_on": "A new customer needs its activation date."})
-        customer = Customer.objects.create(
+        customer = Customer(
             external_id=external_id,
             name=name,
             activated_on=activated_on,
             country=country or "",
             website_domain=website_domain or "",
         )
+        _set_identity_keys(customer)
+        customer.save()
         return customer, True
     customer.name = name
     if activated_on is not None:
@@ -357,8 +359,25 @@ def customer_upsert(
         customer.country = country
     if website_domain is not None:
         customer.website_domain = website_domain
+    _set_identity_keys(customer)
     customer.save()
     return customer, False
+
+
+def _orders_arrived() -> None:
+    from partnerhub.deals.tasks import match_orders
+
+    match_orders.enqueue()
+
+
+def _set_identity_keys(customer: Customer) -> Customer:
+    """The normalised name and domain keys deal registrations are matched on."""
+    from partnerhub.deals.matching import identity
+
+    ident = identity(customer.name, customer.website_domain, "", customer.country)
+    customer.name_key = ident.name_key[:400]
+    customer.domain_key = ident.domain
+    return customer
 
 
 # --- import reports -------------------------------------------------------------------------
@@ -813,7 +832,9 @@ def _store_customers(lines: list[_Line], report: ImportReport) -> dict[str, int]
         elif state.activated_on is None or ln.invoice_date < state.activated_on:
             state.activated_on = ln.invoice_date
     to_create = [
-        Customer(external_id=ext, name=s.name, country=s.country, activated_on=s.activated_on)
+        _set_identity_keys(
+            Customer(external_id=ext, name=s.name, country=s.country, activated_on=s.activated_on)
+        )
         for ext, s in states.items()
         if s.pk is None
     ]
@@ -900,6 +921,9 @@ def billing_lines_import(
                 report.refused = True
                 report.created = 0
                 report.customers_created = 0
+            elif report.created:
+                # New orders may close deal registrations as won (deals.tasks), after commit.
+                transaction.on_commit(_orders_arrived)
     except IntegrityError as exc:
         logger.warning("billing import clashed with a concurrent write: %s", exc)
         raise Conflict(

@@ -33,6 +33,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from partnerhub.accounts.models import User
+from partnerhub.deals.models import (
+    DealAttachment,
+    DealConflict,
+    DealExtension,
+    DealProduct,
+    DealRegistration,
+    DealStatusChange,
+)
 from partnerhub.partners.models import (
     Contact,
     Invitation,
@@ -91,6 +99,8 @@ class Op:
     # A CSV file sent as the multipart field ``file`` instead of a JSON body ("{name}" filled in).
     upload: str = ""
     id: str = field(default="", compare=False)
+    # Path parameters filled from another scope key (e.g. a draft registration for PATCH).
+    use: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -101,7 +111,7 @@ class Op:
         return self.method != "get"
 
     def url(self, ids: dict) -> str:
-        return self.path.format(**ids)
+        return self.path.format(**{**ids, **{k: ids[v] for k, v in self.use if v in ids}})
 
     def __str__(self) -> str:
         return f"{self.method.upper()} {self.path.removeprefix(PREFIX)}"
@@ -216,7 +226,44 @@ PARTNER_SCOPED += [
         body={"reason": "Matrix"},
     ),
 ]
-WITH_SUB_OBJECT = [op for op in PARTNER_SCOPED if op.path.count("{") == 2]
+# Deal registrations: the registration's partner decides. Its people (every role) and the
+# staff who manage it change it; only those staff review it. Each partner has a submitted
+# registration (registration_id), a draft, an approved one, and one with a pending extension.
+D = f"{PREFIX}/deals"
+DR = f"{D}/registrations/{{registration_id}}"
+DEAL_CHANGERS = EVERYONE - {READER}
+DRAFT = (("registration_id", "draft_id"),)
+APPROVED = (("registration_id", "approved_id"),)
+PARTNER_SCOPED += [
+    Op("get", DR),
+    Op("patch", DR, DEAL_CHANGERS, body={"notes": "Matrix"}, use=DRAFT),
+    Op("delete", DR, DEAL_CHANGERS, 204, use=DRAFT),
+    Op("post", f"{DR}/submit", DEAL_CHANGERS, body={}, use=DRAFT),
+    Op("post", f"{DR}/approve", STAFF_EDITORS, body={"override_reason": "Matrix"}),
+    Op("post", f"{DR}/reject", STAFF_EDITORS, body={"reason": "Matrix"}),
+    Op(
+        "post",
+        f"{DR}/close",
+        DEAL_CHANGERS,
+        body={"outcome": "lost", "reason": "Matrix"},
+        use=APPROVED,
+    ),
+    Op(
+        "post",
+        f"{DR}/extensions",
+        DEAL_CHANGERS,
+        201,
+        body={"days": 7, "reason": "Matrix"},
+        use=APPROVED,
+    ),
+    Op("post", f"{D}/extensions/{{extension_id}}/decide", STAFF_EDITORS, body={"approve": True}),
+    Op("post", f"{DR}/attachments", DEAL_CHANGERS, 201, upload="site plan of {registration_id}"),
+    Op("get", f"{DR}/attachments/{{attachment_id}}"),
+]
+
+WITH_SUB_OBJECT = [
+    op for op in PARTNER_SCOPED if op.path.count("{") == 2 and "{partner_id}" in op.path
+]
 
 # Operations not about one partner: expected status per caller.
 G_ROLES = ("anonymous", "program_admin", "manager", "finance", "viewer", "admin_a", "sales_a")
@@ -396,11 +443,41 @@ GLOBAL += [
     (Op("get", f"{S}/customers"), VENDOR_STAFF),
 ]
 
-# Global writes whose effect the snapshot does not hold (API tokens, programs).
+# Deals: registering needs the partner's own people or its managing staff; the review queue
+# is for program admins and partner managers; the jobs are program admins'.
+DEAL_BODY = {
+    "partner_id": "{partner_id}",
+    "program": "ev-hardware",
+    "customer_name": "Matrix Global Customer",
+    "customer_country": "DE",
+    "products": [{"sku": "MATRIX-1", "quantity": 2}],
+    "estimated_value": "1000.00",
+    "currency": "EUR",
+    "expected_close_date": (dt.date.today() + dt.timedelta(days=60)).isoformat(),
+    "source": "partner_sourced",
+}
+GLOBAL += [
+    (Op("get", f"{D}/registrations"), _expect(200)),
+    (
+        Op("post", f"{D}/registrations", body=DEAL_BODY),
+        _expect(201, finance=403, viewer=403),
+    ),
+    (Op("get", f"{D}/registrations/review-queue"), STAFF_ONLY_READ),
+    (Op("post", f"{D}/conflict-check", body={"customer_name": "Matrix"}), _expect(200)),
+    (Op("get", f"{D}/extensions"), _expect(200)),
+    (Op("post", f"{D}/jobs/expire", body={}), PROGRAM_ADMIN_ONLY),
+    (Op("post", f"{D}/jobs/match-orders", body={}), PROGRAM_ADMIN_ONLY),
+]
+
+# Global writes whose effect the snapshot does not hold (API tokens, programs), or that may
+# rightly find nothing to do (the deal jobs), or that only read (the conflict check).
 UNSNAPSHOTTED = {
     ("POST", f"{PREFIX}/me/tokens"),
     ("DELETE", f"{PREFIX}/me/tokens/{{token_id}}"),
     ("POST", f"{PREFIX}/programs"),
+    ("POST", f"{D}/jobs/expire"),
+    ("POST", f"{D}/jobs/match-orders"),
+    ("POST", f"{D}/conflict-check"),
 }
 
 # Operations anyone may call without logging in (they carry their own proof or none).
@@ -456,6 +533,12 @@ SNAPSHOT_MODELS = [
     Product,
     Customer,
     BillingLine,
+    DealRegistration,
+    DealProduct,
+    DealStatusChange,
+    DealConflict,
+    DealExtension,
+    DealAttachment,
 ]
 
 
@@ -484,7 +567,7 @@ def call(client, op: Op, ids: dict):
         body = {"source": EXAMPLE_PROGRAM.read_text()}
     url = op.url(ids) if ids else op.path
     if op.upload:
-        csv = op.upload.format(**ids).encode()
+        csv = op.upload.format(**{**ids, **{k: ids[v] for k, v in op.use if v in ids}}).encode()
         response = client.client.post(
             url, {"file": SimpleUploadedFile("upload.csv", csv, "text/csv")}, **client.headers
         )
@@ -576,7 +659,9 @@ def _build_objects(world, ev_program) -> dict:
             currency="EUR",
             invoice_date=dt.date(2025, 3, 15),
         )
+        deals = _build_deals(world, partner, product, name)
         objects[name] = {
+            **deals,
             "partner_id": partner.pk,
             "contact_id": partner.contacts.get().pk,
             "membership_id": partner.track_memberships.get(program=ev_program).pk,
@@ -587,6 +672,51 @@ def _build_objects(world, ev_program) -> dict:
             "person_certification_id": held.pk,
         }
     return objects
+
+
+def _build_deals(world, partner, product, name) -> dict:
+    """A submitted, a draft, an approved registration and one with a pending extension (and an
+    attachment on the submitted one), each for a customer of its own."""
+    from django.core.files.base import ContentFile
+
+    from partnerhub.deals import services as deals
+
+    def reg(kind, submit=True):
+        return deals.registration_create(
+            partner=partner,
+            data={
+                "program": "ev-hardware",
+                "customer_name": f"{kind} {name.replace('_', ' ')} Customer",
+                "customer_country": "DE",
+                "products": [{"sku": product.sku, "quantity": 1}],
+                "estimated_value": "500",
+                "currency": "EUR",
+                "expected_close_date": dt.date.today() + dt.timedelta(days=30),
+                "source": "partner_sourced",
+            },
+            created_by=None,
+            submit=submit,
+        )
+
+    submitted = reg("Submitted")
+    draft = reg("Draft", submit=False)
+    approved = deals.registration_approve(registration=reg("Approved"), approved_by=None)
+    extended = deals.registration_approve(registration=reg("Extended"), approved_by=None)
+    extension = deals.extension_request(
+        registration=extended, requested_by=None, days=10, reason="Matrix"
+    )
+    attachment = DealAttachment(
+        registration=submitted, name="plan.txt", content_type="text/plain", size=4
+    )
+    attachment.file.save("plan.txt", ContentFile(b"plan"), save=False)
+    attachment.save()
+    return {
+        "registration_id": submitted.pk,
+        "draft_id": draft.pk,
+        "approved_id": approved.pk,
+        "extension_id": extension.pk,
+        "attachment_id": attachment.pk,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -762,6 +892,13 @@ def test_foreign_sub_object_under_own_partner_is_404(op, actor, world, scope, ap
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("actor", SUB_OBJECT_ACTORS)
+def test_foreign_attachment_under_own_registration_is_404(actor, world, scope, api_as):
+    a, b = scope["partner_a"], scope["partner_b"]
+    url = f"{D}/registrations/{a['registration_id']}/attachments/{b['attachment_id']}"
+    assert api_as(getattr(world, actor)).get(url).status_code == 404
+
+
 def test_not_found_is_indistinguishable_from_forbidden(world, scope, api_as):
     """A foreign partner's (or foreign object's) id and an id that never existed answer
     exactly alike."""
@@ -769,6 +906,7 @@ def test_not_found_is_indistinguishable_from_forbidden(world, scope, api_as):
     missing = 987_654_321
     for op in PARTNER_SCOPED:
         first = re.findall(r"{(\w+)}", op.path)[0]  # the partner, or the object addressed
+        first = dict(op.use).get(first, first)
         foreign = call(client, op, scope["partner_b"])
         nowhere = call(client, op, {**scope["partner_b"], first: missing})
         assert (foreign.status_code, foreign.body) == (nowhere.status_code, nowhere.body), op
