@@ -28,7 +28,8 @@ lint: install
 test: install lint test-sqlite test-postgres bench-smoke
 
 test-sqlite: install
-	@echo "== test suite on SQLite"
+	@echo "== test suite on SQLite (browser tests included: Debian chromium, installed when missing)"
+	scripts/ensure-chromium.sh
 	$(BIN)/pytest -n 2
 
 test-postgres: install

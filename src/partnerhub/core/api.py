@@ -45,9 +45,15 @@ class StaffOrPartnerSession(SessionAuth):
 
     def authenticate(self, request, key):
         user = super().authenticate(request, key)
-        if user is not None and user.is_active:
-            return user
-        return None
+        if user is None or not user.is_active:
+            return None
+        # A session that has only passed the password step of a two-step sign-in is not yet
+        # signed in (django-otp marks it verified after the code).
+        from partnerhub.portal.access import needs_second_factor
+
+        if needs_second_factor(user):
+            return None
+        return user
 
 
 AUTH = [TokenAuth(), StaffOrPartnerSession()]

@@ -167,6 +167,7 @@ def build_activity(
     EvidenceItem.objects.bulk_create(evidence)
     SurveyResponse.objects.bulk_create(surveys)
     deals = build_deals(today=today, partner_ids=partner_ids, rng=rng)
+    build_directory(rng=rng)
     summary = tiers_evaluate(as_of=today)
     if stdout:
         stdout.write(
@@ -286,3 +287,68 @@ def build_deals(*, today: dt.date, partner_ids: list[int], rng: random.Random) -
             )
     services.registrations_expire(on=today)
     return count
+
+
+CITY_COORDINATES = {
+    "Berlin": (52.520008, 13.404954),
+    "Hamburg": (53.551086, 9.993682),
+    "München": (48.135125, 11.581981),
+    "Köln": (50.937531, 6.960279),
+    "Frankfurt am Main": (50.110922, 8.682127),
+    "Stuttgart": (48.775846, 9.182932),
+    "Leipzig": (51.339695, 12.373075),
+    "Paris": (48.856613, 2.352222),
+    "Lyon": (45.764043, 4.835659),
+    "Marseille": (43.296482, 5.36978),
+    "Amsterdam": (52.367573, 4.904139),
+    "Rotterdam": (51.92442, 4.477733),
+    "Wien": (48.208174, 16.373819),
+    "Zürich": (47.376887, 8.541694),
+    "Milano": (45.464204, 9.189982),
+    "Roma": (41.902784, 12.496366),
+    "Madrid": (40.416775, -3.70379),
+    "Barcelona": (41.385064, 2.173404),
+    "London": (51.507351, -0.127758),
+    "Manchester": (53.480759, -2.242631),
+    "Stockholm": (59.329323, 18.068581),
+    "København": (55.676097, 12.568337),
+    "Oslo": (59.913869, 10.752245),
+    "Helsinki": (60.169856, 24.938379),
+    "Warszawa": (52.229676, 21.012229),
+    "Bruxelles": (50.850346, 4.351721),
+    "Chicago": (41.878114, -87.629798),
+    "Boston": (42.360082, -71.05888),
+    "Seattle": (47.606209, -122.332071),
+    "Austin": (30.267153, -97.743061),
+}
+
+
+def build_directory(*, rng: random.Random) -> int:
+    """Opt about half of the active partners in the big cities into the public directory,
+    with a summary and coordinates near their city (a few listed ones stay without any)."""
+    from decimal import Decimal
+
+    if Partner.objects.filter(directory_listed=True).exists():
+        return 0
+    listed = []
+    for partner in Partner.objects.filter(status=PartnerStatus.ACTIVE).order_by("pk"):
+        where = CITY_COORDINATES.get(partner.city)
+        if where is None or rng.random() > 0.5:
+            continue
+        partner.directory_listed = True
+        partner.directory_summary = rng.choice(
+            [
+                "Installs and maintains AC and DC charging for fleets and car parks.",
+                "Home and workplace wallboxes, planning to commissioning.",
+                "Charging hubs for retail and hospitality sites, with cloud management.",
+                "Electrical contractor certified for high-power DC installations.",
+            ]
+        )
+        if rng.random() > 0.1:
+            partner.latitude = Decimal(str(round(where[0] + rng.uniform(-0.08, 0.08), 6)))
+            partner.longitude = Decimal(str(round(where[1] + rng.uniform(-0.08, 0.08), 6)))
+        listed.append(partner)
+    Partner.objects.bulk_update(
+        listed, ["directory_listed", "directory_summary", "latitude", "longitude"], batch_size=500
+    )
+    return len(listed)

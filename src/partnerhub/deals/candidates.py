@@ -140,7 +140,9 @@ SQLITE_FETCH = 2.0  # rows taken from the FTS ranking, times ``limit``
 PG_POSTINGS = 3_000
 PG_POSTINGS_HARD = 5_000
 PG_MIN_TERMS = 3
-PG_RECHECK_CAP = 1_500  # rows passing the index that are ranked by similarity()
+PG_RECHECK_CAP = 5_000  # rows passing the index that are ranked by similarity()
+PG_PERCENT_POSTINGS = 60_000  # use % in the index scan when its trigrams' postings are few
+PG_SOURCE = TABLE
 PG_SAMPLE_ROWS = 60_000
 MAX_TERMS = 64  # of a very long name, the rarest
 STATS_TTL_SECONDS = 900.0
@@ -454,25 +456,41 @@ def _postgres_trigram_part(connection, query: _Query) -> tuple[str, list] | None
     usable = [
         t for t in terms if _PLAIN.fullmatch(t) and " " not in t[1:] and not t.startswith("  ")
     ]
-    guard = ""
-    params: list = []
-    if usable:
-        df = _postgres_stats(connection).df.get
-        chosen = _choose(usable, lambda t: df(t, 0.0), PG_POSTINGS, PG_POSTINGS_HARD, PG_MIN_TERMS)
+    df = _postgres_stats(connection).df.get
+    chosen = (
+        _choose(usable, lambda t: df(t, 0.0), PG_POSTINGS, PG_POSTINGS_HARD, PG_MIN_TERMS)
+        if usable
+        else []
+    )
+    exclude, tail = "", []
+    if query.exclude_id is not None:
+        exclude, tail = " AND id <> %s", [query.exclude_id]
+    source = PG_SOURCE
+    active = f"{_ACTIVE} AND " if source == TABLE else ""
+    if len(chosen) == len(usable) or sum(df(t, 0.0) for t in terms) <= PG_PERCENT_POSTINGS:
+        # Every trigram is rare enough (or few are read in all): pg_trgm's own % search,
+        # restricted to the rare trigrams when some were left out.
+        guard, params = "", [query.name_norm]
         if len(chosen) < len(usable):
             guard = " AND name_norm ~ %s"
             params.append("|".join(_regex_of(t) for t in chosen))
-    exclude = ""
-    if query.exclude_id is not None:
-        exclude = " AND id <> %s"
-        params.append(query.exclude_id)
+        sql = (
+            f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS} FROM {source} WHERE {active}"
+            f"name_norm %% %s{guard}{exclude} LIMIT %s) AS c "
+            "ORDER BY similarity(name_norm, %s) DESC, id LIMIT %s"
+        )
+        return sql, [*params, *tail, PG_RECHECK_CAP, query.name_norm, query.limit]
+    # Common words: reading every trigram's postings for % would cost more than checking the
+    # rows that hold a rare one.
     sql = (
-        f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS} FROM {TABLE} WHERE {_ACTIVE} "
-        f"AND name_norm %% %s{guard}{exclude} LIMIT %s) AS c "
-        "ORDER BY similarity(name_norm, %s) DESC, id LIMIT %s"
+        f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, similarity(name_norm, %s) AS sim FROM "
+        f"(SELECT {_COLUMNS} FROM {source} WHERE {active}name_norm ~ %s{exclude} LIMIT %s) AS c"
+        ") AS s WHERE sim >= %s ORDER BY sim DESC, id LIMIT %s"
     )
-    params = [query.name_norm, *params, PG_RECHECK_CAP, query.name_norm, query.limit]
-    return sql, params
+    guard = "|".join(_regex_of(t) for t in chosen)
+    return sql, [
+        query.name_norm, guard, *tail, PG_RECHECK_CAP, SIMILARITY_THRESHOLD, query.limit
+    ]
 
 
 def _postgres_sql(connection, query: _Query) -> tuple[str, list]:
@@ -488,7 +506,7 @@ def _postgres_rows(connection, query: _Query) -> list[tuple]:
     sql, params = _postgres_sql(connection, query)
     if not sql:
         return []
-    with transaction.atomic(using=connection.alias, savepoint=False):
+    with transaction.atomic(using=connection.alias, savepoint=False):  # noqa: SIM117 - set_config is per transaction
         with connection.cursor() as cursor:
             # pg_trgm's % operator reads its threshold from this setting: ours, for this
             # transaction only.
@@ -507,7 +525,7 @@ def explain(ident: Any, *, exclude_id: int | None = None, limit: int = 50) -> st
     """The database's plan for :func:`candidate_ids` (EXPLAIN QUERY PLAN / EXPLAIN)."""
     query = _Query.of(ident, exclude_id, limit)
     connection = connections[router.db_for_read(DealRegistration)]
-    with transaction.atomic(using=connection.alias, savepoint=False):
+    with transaction.atomic(using=connection.alias, savepoint=False):  # noqa: SIM117 - set_config is per transaction
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 sql, params = _postgres_sql(connection, query)

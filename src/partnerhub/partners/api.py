@@ -98,7 +98,9 @@ def partner_update(request, partner_id: ObjectId, payload: PartnerPatch):
     require(request.auth, "partners.change_partner", partner)
     data = _check_ids(payload.dict(exclude_unset=True))
     none_not_allowed = {
-        k for k, v in data.items() if v is None and k not in ("parent_id", "partner_manager_id")
+        k
+        for k, v in data.items()
+        if v is None and k not in ("parent_id", "partner_manager_id", "latitude", "longitude")
     }
     if none_not_allowed:
         field = sorted(none_not_allowed)[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django_countries.fields import CountryField
@@ -65,6 +65,35 @@ class Partner(TimeStampedModel):
     )
     allow_user_invitations = models.BooleanField(
         default=True, help_text="Partner admins may invite further users of their organisation."
+    )
+    # Public directory profile (/partners/): shown only while listed and active.
+    directory_listed = models.BooleanField(
+        "listed in the partner directory",
+        default=False,
+        help_text="Opt-in: show this partner in the public partner directory while active.",
+    )
+    directory_summary = models.CharField(
+        "directory summary",
+        max_length=500,
+        blank=True,
+        help_text="A short public description for the partner directory.",
+    )
+    latitude = models.DecimalField(
+        max_digits=8,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        db_index=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+        help_text="WGS 84 degrees, -90 to 90 (set together with the longitude).",
+    )
+    longitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+        help_text="WGS 84 degrees, -180 to 180 (set together with the latitude).",
     )
 
     class Meta:

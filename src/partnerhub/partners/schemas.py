@@ -1,8 +1,9 @@
 import datetime as dt
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, EmailStr
+from pydantic import ConfigDict, EmailStr, Field
 
 from partnerhub.core.schemas import ShortText
 
@@ -10,6 +11,8 @@ CountryCode = ShortText(2, 2)
 StatusName = Literal["applied", "active", "suspended", "terminated"]
 PartnerRoleName = Literal["admin", "sales", "technical", "billing"]
 ContactRoleName = Literal["administrative", "technical", "billing"]
+Latitude = Annotated[Decimal, Field(ge=-90, le=90, decimal_places=6)]
+Longitude = Annotated[Decimal, Field(ge=-180, le=180, decimal_places=6)]
 
 
 class TrackRef(Schema):
@@ -32,6 +35,10 @@ class PartnerIn(Schema):
     city: ShortText(100) = ""
     region: ShortText(100) = ""
     website_domain: ShortText(253) = ""
+    directory_listed: bool = False
+    directory_summary: ShortText(500) = ""
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     status: Literal["applied", "active"] = "active"
     parent_id: int | None = None
     partner_manager_id: int | None = None
@@ -53,6 +60,10 @@ class PartnerPatch(Schema):
     city: ShortText(100) | None = None
     region: ShortText(100) | None = None
     website_domain: ShortText(253) | None = None
+    directory_listed: bool | None = None
+    directory_summary: ShortText(500) | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     parent_id: int | None = None
     partner_manager_id: int | None = None
     allow_user_invitations: bool | None = None
@@ -86,6 +97,10 @@ class PartnerOut(Schema):
     city: str
     region: str
     website_domain: str
+    directory_listed: bool
+    directory_summary: str
+    latitude: Decimal | None
+    longitude: Decimal | None
     status: StatusName
     parent_id: int | None
     partner_manager_id: int | None

@@ -52,6 +52,11 @@ PROFILE_FIELDS = {
     "region",
     "country",
     "website_domain",
+    # The public directory profile (partners opt in).
+    "directory_listed",
+    "directory_summary",
+    "latitude",
+    "longitude",
 }
 STAFF_FIELDS = {"partner_manager_id", "parent_id", "allow_user_invitations"}
 INVITATION_SALT = "partnerhub.partners.invitation"
@@ -70,6 +75,11 @@ def _clean_partner(partner: Partner) -> None:
             errors.setdefault(field, []).extend(exc.messages)
     if not partner.display_name:
         partner.display_name = partner.legal_name
+    if (partner.latitude is None) != (partner.longitude is None):
+        field = "longitude" if partner.longitude is None else "latitude"
+        errors.setdefault(field, []).append(
+            "Give both coordinates (latitude and longitude) or neither."
+        )
     try:
         # Fields that failed normalisation are reported once, not again by the model.
         partner.full_clean(exclude=["partner_manager", *errors])

@@ -370,7 +370,8 @@ def small_budget(monkeypatch):
 
 
 def test_rare_trigrams_still_find_typos(make, small_budget):
-    commons = [make(f"{w} Electric") for w in ("Trine", "Volta", "Brisk", "Quill", "Mango", "Pluto")]
+    words = ("Trine", "Volta", "Brisk", "Quill", "Mango", "Pluto")
+    commons = [make(f"{w} Electric") for w in words]
     for w in ("Trine", "Volta", "Brisk"):
         make(f"{w} Electric", status=DealStatus.LOST)
     assert ids("Trie Electric")[0] == commons[0].pk

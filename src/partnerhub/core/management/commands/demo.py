@@ -46,3 +46,8 @@ class Command(BaseCommand):
             )
             if index == 0:
                 self.stdout.write("  ".join("-" * w for w in widths))
+        self.stdout.write("")
+        self.stdout.write(
+            "Sign in at /login/: vendor staff land on the console (/console/), partner users on "
+            "the portal (/portal/); the public partner directory is at /partners/."
+        )
