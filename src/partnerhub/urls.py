@@ -26,9 +26,7 @@ urlpatterns = [
         web_auth.password_reset_confirm,
         name="password-reset-confirm",
     ),
-    path(
-        "password-reset/done/", web_auth.password_reset_complete, name="password-reset-complete"
-    ),
+    path("password-reset/done/", web_auth.password_reset_complete, name="password-reset-complete"),
     path("portal/", include("partnerhub.portal.urls")),
     path("console/", include("partnerhub.console.urls")),
     path("partners/", include("partnerhub.directory.urls")),

@@ -67,18 +67,27 @@ at least one of those are considered:
   similarity (computed here) and those below the threshold dropped. Budget
   :data:`SQLITE_POSTINGS` (reading postings costs ~0.05 µs each, the GROUP BY ~0.3 µs).
   Document frequencies come from the fts5vocab table, per trigram, cached per process.
-- **PostgreSQL**: GIN rechecks every row it returns against the heap (pg_trgm cannot rank
-  inside the index), ~5 µs a row, and a bare ``name_norm % q`` returns every "... electric"
-  for "trie electric" (10,000 rows, 60+ ms on 1M registrations). The query is therefore
-  ``name_norm % q AND name_norm ~ 'rie|(^| )tr|...'`` (the chosen trigrams as a regular
-  expression, which pg_trgm also answers from the same GIN index, in the same index scan),
-  budget :data:`PG_POSTINGS`; at most :data:`PG_RECHECK_CAP` rows that pass are ranked by
-  ``similarity()``. Word-end trigrams are never chosen: pg_trgm cannot use ``ie( |$)`` from
-  the index. Document frequencies are estimated from a ``TABLESAMPLE SYSTEM`` of about
-  60,000 registrations (exact on smaller tables), cached per process.
+  (1M registrations, idle 2-core machine: candidate_ids p99 14 ms, recall 0.965.)
+- **PostgreSQL**: GIN cannot rank (pg_trgm has no document frequencies and rechecks every row
+  it returns against the heap: ~5-10 us a row, similarity computed twice), and a bare
+  ``name_norm % 'trie electric'`` returns every "... electric" (10,000 rows, 60+ ms on 1M
+  registrations). So the query is ``name_norm % q AND name_norm ~ 'rie|(^| )tr|...'``: the
+  chosen rare trigrams as a regular expression, which pg_trgm answers from the same GIN index
+  in the same index scan (budget :data:`PG_POSTINGS`, at most :data:`PG_RECHECK_CAP` rows
+  ranked by ``similarity()``). Word-end trigrams are never chosen: pg_trgm cannot use
+  ``ie( |$)`` from the index. For a long name or common words (the trigrams' postings above
+  :data:`PG_PERCENT_POSTINGS`) reading every posting list for ``%`` costs more than it saves:
+  the scan uses the rare trigrams alone (budget :data:`PG_LONG_POSTINGS`) and ``similarity()``
+  filters. (1M registrations, idle 2-core machine: candidate_ids p99 20 ms, recall 0.91;
+  ``PG_PERCENT_POSTINGS = 300_000`` and ``PG_LONG_POSTINGS = 1_000`` give recall 0.945 at
+  p99 29 ms.) Document frequencies are estimated from a ``TABLESAMPLE SYSTEM`` of about 20,000
+  registrations (exact on smaller tables), cached per process. PostgreSQL's budget is ~10x
+  smaller than SQLite's (rows cost ~100x more than postings), so its recall is a little lower;
+  raising ``PG_POSTINGS`` trades latency for recall (see the benchmark).
 
 When every usable trigram fits the budget (small databases, distinctive names) nothing is
-left out and the result is pg_trgm's plain ``%`` search. Otherwise a name sharing only common
+left out: every registration sharing a trigram with the query is considered (on PostgreSQL,
+pg_trgm's plain ``%`` search). Otherwise a name sharing only common
 trigrams with the query can be missed; the exact keys still find it when name, website or
 e-mail domain agree. ``benchmarks/deal_conflicts.py`` measures the recall and the latency on
 1,000,000 registrations.
@@ -137,13 +146,14 @@ SQLITE_POSTINGS = 20_000  # postings read per query (rarest trigrams first) ...
 SQLITE_POSTINGS_HARD = 40_000  # ... exceeded only to reach SQLITE_MIN_TERMS trigrams
 SQLITE_MIN_TERMS = 4
 SQLITE_FETCH = 2.0  # rows taken from the FTS ranking, times ``limit``
-PG_POSTINGS = 3_000
-PG_POSTINGS_HARD = 5_000
+PG_POSTINGS = 2_000
+PG_POSTINGS_HARD = 3_000
 PG_MIN_TERMS = 3
-PG_RECHECK_CAP = 5_000  # rows passing the index that are ranked by similarity()
-PG_PERCENT_POSTINGS = 60_000  # use % in the index scan when its trigrams' postings are few
-PG_SOURCE = TABLE
-PG_SAMPLE_ROWS = 60_000
+PG_RECHECK_CAP = 1_500  # rows passing the index that are ranked by similarity()
+PG_PERCENT_POSTINGS = 150_000  # above: looked up by its rare trigrams alone, no % in the scan
+PG_LONG_POSTINGS = 1_500
+PG_LONG_POSTINGS_HARD = 2_000
+PG_SAMPLE_ROWS = 20_000  # registrations read (TABLESAMPLE) to estimate trigram frequencies
 MAX_TERMS = 64  # of a very long name, the rarest
 STATS_TTL_SECONDS = 900.0
 
@@ -465,8 +475,6 @@ def _postgres_trigram_part(connection, query: _Query) -> tuple[str, list] | None
     exclude, tail = "", []
     if query.exclude_id is not None:
         exclude, tail = " AND id <> %s", [query.exclude_id]
-    source = PG_SOURCE
-    active = f"{_ACTIVE} AND " if source == TABLE else ""
     if len(chosen) == len(usable) or sum(df(t, 0.0) for t in terms) <= PG_PERCENT_POSTINGS:
         # Every trigram is rare enough (or few are read in all): pg_trgm's own % search,
         # restricted to the rare trigrams when some were left out.
@@ -475,22 +483,24 @@ def _postgres_trigram_part(connection, query: _Query) -> tuple[str, list] | None
             guard = " AND name_norm ~ %s"
             params.append("|".join(_regex_of(t) for t in chosen))
         sql = (
-            f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS} FROM {source} WHERE {active}"
+            f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS} FROM {TABLE} WHERE {_ACTIVE} AND "
             f"name_norm %% %s{guard}{exclude} LIMIT %s) AS c "
             "ORDER BY similarity(name_norm, %s) DESC, id LIMIT %s"
         )
         return sql, [*params, *tail, PG_RECHECK_CAP, query.name_norm, query.limit]
-    # Common words: reading every trigram's postings for % would cost more than checking the
-    # rows that hold a rare one.
+    # A long name: reading every trigram's postings for % would cost more than checking the
+    # rows that hold one of its (many) rare trigrams.
+    chosen = _choose(
+        usable, lambda t: df(t, 0.0), PG_LONG_POSTINGS, PG_LONG_POSTINGS_HARD, PG_MIN_TERMS
+    )
     sql = (
         f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, similarity(name_norm, %s) AS sim FROM "
-        f"(SELECT {_COLUMNS} FROM {source} WHERE {active}name_norm ~ %s{exclude} LIMIT %s) AS c"
+        f"(SELECT {_COLUMNS} FROM {TABLE} WHERE {_ACTIVE} AND name_norm ~ %s{exclude} LIMIT %s)"
+        " AS c"
         ") AS s WHERE sim >= %s ORDER BY sim DESC, id LIMIT %s"
     )
     guard = "|".join(_regex_of(t) for t in chosen)
-    return sql, [
-        query.name_norm, guard, *tail, PG_RECHECK_CAP, SIMILARITY_THRESHOLD, query.limit
-    ]
+    return sql, [query.name_norm, guard, *tail, PG_RECHECK_CAP, SIMILARITY_THRESHOLD, query.limit]
 
 
 def _postgres_sql(connection, query: _Query) -> tuple[str, list]:
@@ -506,16 +516,17 @@ def _postgres_rows(connection, query: _Query) -> list[tuple]:
     sql, params = _postgres_sql(connection, query)
     if not sql:
         return []
-    with transaction.atomic(using=connection.alias, savepoint=False):  # noqa: SIM117 - set_config is per transaction
-        with connection.cursor() as cursor:
-            # pg_trgm's % operator reads its threshold from this setting: ours, for this
-            # transaction only.
-            cursor.execute(
-                "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
-                [str(SIMILARITY_THRESHOLD)],
-            )
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+    # pg_trgm's % operator reads its threshold from a setting: ours, for this transaction only.
+    with (
+        transaction.atomic(using=connection.alias, savepoint=False),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+            [str(SIMILARITY_THRESHOLD)],
+        )
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -525,19 +536,22 @@ def explain(ident: Any, *, exclude_id: int | None = None, limit: int = 50) -> st
     """The database's plan for :func:`candidate_ids` (EXPLAIN QUERY PLAN / EXPLAIN)."""
     query = _Query.of(ident, exclude_id, limit)
     connection = connections[router.db_for_read(DealRegistration)]
-    with transaction.atomic(using=connection.alias, savepoint=False):  # noqa: SIM117 - set_config is per transaction
+    if connection.vendor == "sqlite":
+        sql, params = _sqlite_sql(connection, query)
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                sql, params = _postgres_sql(connection, query)
-                cursor.execute(
-                    "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
-                    [str(SIMILARITY_THRESHOLD)],
-                )
-                cursor.execute("EXPLAIN " + sql, params)
-                return "\n".join(row[0] for row in cursor.fetchall())
-            sql, params = _sqlite_sql(connection, query)
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
             return "\n".join(str(row[-1]) for row in cursor.fetchall())
+    sql, params = _postgres_sql(connection, query)
+    with (
+        transaction.atomic(using=connection.alias, savepoint=False),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+            [str(SIMILARITY_THRESHOLD)],
+        )
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def missing_objects(using: str | None = None) -> list[str]:

@@ -14,12 +14,13 @@ from django.db import migrations
 
 ACTIVE = "status IN ('submitted', 'approved')"
 
+TABLE = "deals_dealregistration"
 EXACT = [
-    f"CREATE INDEX IF NOT EXISTS deal_active_name_key ON deals_dealregistration (name_key, id) WHERE {ACTIVE}",
-    "CREATE INDEX IF NOT EXISTS deal_active_domain_key ON deals_dealregistration (domain_key, id) "
+    f"CREATE INDEX IF NOT EXISTS deal_active_name_key ON {TABLE} (name_key, id) WHERE {ACTIVE}",
+    f"CREATE INDEX IF NOT EXISTS deal_active_domain_key ON {TABLE} (domain_key, id) "
     f"WHERE {ACTIVE} AND domain_key <> ''",
-    "CREATE INDEX IF NOT EXISTS deal_active_email_domain_key ON deals_dealregistration (email_domain_key, id) "
-    f"WHERE {ACTIVE} AND email_domain_key <> ''",
+    f"CREATE INDEX IF NOT EXISTS deal_active_email_domain_key ON {TABLE} "
+    f"(email_domain_key, id) WHERE {ACTIVE} AND email_domain_key <> ''",
 ]
 EXACT_DROP = [
     "DROP INDEX IF EXISTS deal_active_name_key",

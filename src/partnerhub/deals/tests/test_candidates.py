@@ -369,11 +369,20 @@ def small_budget(monkeypatch):
     monkeypatch.setattr(cand, "PG_MIN_TERMS", 1)
 
 
-def test_rare_trigrams_still_find_typos(make, small_budget):
+@pytest.mark.parametrize("long_name_mode", [False, True])
+def test_rare_trigrams_still_find_typos(make, small_budget, monkeypatch, long_name_mode):
+    if long_name_mode:  # PostgreSQL: regex guard alone, similarity() as a filter
+        monkeypatch.setattr(cand, "PG_PERCENT_POSTINGS", 0)
+        monkeypatch.setattr(cand, "PG_LONG_POSTINGS", 3)
+        monkeypatch.setattr(cand, "PG_LONG_POSTINGS_HARD", 3)
     words = ("Trine", "Volta", "Brisk", "Quill", "Mango", "Pluto")
     commons = [make(f"{w} Electric") for w in words]
     for w in ("Trine", "Volta", "Brisk"):
         make(f"{w} Electric", status=DealStatus.LOST)
+    if connection.vendor == "postgresql":
+        sql, _ = cand._postgres_sql(connection, cand._Query.of(identity("Trie Electric"), None, 50))
+        assert "name_norm ~ " in sql
+        assert ("AS sim" in sql) == long_name_mode
     assert ids("Trie Electric")[0] == commons[0].pk
     assert ids("Electric Quil")[0] == commons[3].pk
     assert ids("Mangoo Electric")[0] == commons[4].pk
