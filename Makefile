@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+	scripts/ensure-pdf-libs.sh
 
 run: install
 	$(BIN)/partnerhub migrate --noinput
@@ -30,6 +31,7 @@ test: install lint test-sqlite test-postgres bench-smoke
 test-sqlite: install
 	@echo "== test suite on SQLite (browser tests included: Debian chromium, installed when missing)"
 	scripts/ensure-chromium.sh
+	scripts/ensure-pdf-libs.sh
 	$(BIN)/pytest -n 2
 
 test-postgres: install

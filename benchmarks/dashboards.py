@@ -24,6 +24,8 @@ At --scale 1.0 it builds, deterministically (``random.Random(--seed)``):
   by the real conflict check (``DealConflict``) and the flag (68 conflicts at seed 42);
 - then ``tiers_evaluate(as_of=D)`` (the real deal metrics count these registrations), so that
   every partner has its tier, its history and the console its tier counts;
+- then the program health snapshot (``console.services.program_health_refresh``), which the
+  task queued after every evaluation run computes; its time is ``build_seconds.program_health``;
 - users: a program admin, and one sales user each for the largest partner (by billings) and
   for a typical one (the median size).
 
@@ -39,7 +41,8 @@ Then, in process with Django's test ``Client`` (``DEBUG`` off, the settings as s
   requirement, billings chart of 12 months, pipeline, expiring certifications, recent deals);
 - ``portal_deals_large``: /portal/deals/ (first page of the largest partner's registrations);
 - ``console_home``: /console/ (program health) as the program admin: partners per tier now and
-  over 12 months, the deal pipeline, the review counts, the top partners by billings;
+  over 12 months, the deal pipeline, the top partners by billings (read from the snapshot),
+  the review counts (live);
 - ``console_partners``: /console/partners/ (first page of 100,000 partners, with filters);
 - ``console_partner_360``: /console/partners/<largest>/ (tiers explained, history, deals);
 - ``console_review_queue``: /console/deals/review/ (the oldest 25 submitted registrations, each
@@ -252,6 +255,13 @@ def build(args, timings: common.Timings) -> dict:
     with timings.time("build.tiers_evaluate"):
         tiers_evaluate(as_of=D)
     analyze_tables([PartnerTier, TierChange, DealConflict])
+
+    # What the task queued after the evaluation run does (console.tasks.refresh_program_health;
+    # no worker runs here): the program health snapshot the console home reads.
+    with timings.time("build.program_health"):
+        from partnerhub.console.services import program_health_refresh
+
+        program_health_refresh(on=D)
 
     with timings.time("build.users"):
         by_size = sorted(range(len(plan.sizes)), key=lambda i: plan.sizes[i])

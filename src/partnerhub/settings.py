@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "partnerhub.sales",
     "partnerhub.tiers",
     "partnerhub.deals",
+    "partnerhub.charging",
+    "partnerhub.settlements",
     "partnerhub.portal",
     "partnerhub.console",
     "partnerhub.directory",
@@ -95,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "partnerhub.portal.views_sitehost.sitehost_nav",
             ],
         },
     },
@@ -189,6 +192,12 @@ else:
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "partnerhub@localhost")
 PARTNERHUB_BASE_URL = os.environ.get("PARTNERHUB_BASE_URL", "http://127.0.0.1:8000")
 PARTNERHUB_INVITATION_MAX_AGE_DAYS = int(os.environ.get("INVITATION_MAX_AGE_DAYS", "7"))
+# The charge-point operator as it appears on statements and end-user receipts.
+PARTNERHUB_OPERATOR = {
+    "name": os.environ.get("OPERATOR_NAME", "PartnerHub Charging Operator"),
+    "address": os.environ.get("OPERATOR_ADDRESS", ""),
+    "vat_id": os.environ.get("OPERATOR_VAT_ID", ""),
+}
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

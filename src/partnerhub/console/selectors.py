@@ -11,14 +11,20 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Lead
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from partnerhub.accounts.models import StaffRole, User
+from partnerhub.console.models import ProgramHealth
 from partnerhub.core.money import from_minor
-from partnerhub.core.permissions import visible_partners
+from partnerhub.core.permissions import (
+    reads_all_partners,
+    scope_to_visible_partners,
+    visible_partners,
+)
 from partnerhub.deals.models import (
     ACTIVE_STATUSES,
     DealConflict,
@@ -97,6 +103,17 @@ def catalogue(on: dt.date | None = None) -> dict[tuple[int, str], TrackInfo]:
 
 
 # --- program health ---------------------------------------------------------------------------
+#
+# Each figure is computed in two steps: a set-based SQL query giving raw, JSON-ready rows
+# (``*_figures``), then shaping for the page (``_shape_*``) against the catalogue. The staff who
+# read every partner see the rows stored in the ``ProgramHealth`` snapshot (``health_figures``
+# with no user, refreshed by ``services.program_health_refresh``); everyone else (a partner
+# manager) gets the same rows computed live over their partners.
+
+
+def _scoped(qs: QuerySet, fetched_by: User | None, field: str = "partner") -> QuerySet:
+    """``qs`` over the partners ``fetched_by`` sees; ``None`` is the snapshot: every partner."""
+    return qs if fetched_by is None else scope_to_visible_partners(qs, fetched_by, field)
 
 
 @dataclass
@@ -114,30 +131,40 @@ def _unknown_track(program: Program, track_key: str) -> TrackInfo:
     return TrackInfo(program.pk, program.key, program.name, "", track_key, track_key)
 
 
-def tiers_now(*, fetched_by: User, tracks: dict[tuple[int, str], TrackInfo]) -> list[TrackCounts]:
-    """Partners per tier in every track (PartnerTier), and members not evaluated yet."""
-    partners = visible_partners(fetched_by).values("pk")
-    counts: dict[tuple[int, str], Counter] = defaultdict(Counter)
-    for row in (
-        PartnerTier.objects.filter(partner__in=partners)
-        .values("program_id", "track_key", "tier_key")
+def tier_figures(fetched_by: User | None) -> dict:
+    """Partners per tier per track (PartnerTier) and members per track: two GROUP BY queries.
+    ``{"tiers": [[program id, track, tier, n]], "members": [[program id, track, n]]}``."""
+    tiers = (
+        _scoped(PartnerTier.objects.all(), fetched_by)
+        .values_list("program_id", "track_key", "tier_key")
         .annotate(n=Count("id"))
         .order_by()
-    ):
-        counts[(row["program_id"], row["track_key"])][row["tier_key"]] += row["n"]
-    members = {
-        (row["program_id"], row["track_key"]): row["n"]
-        for row in TrackMembership.objects.filter(partner__in=partners)
-        .values("program_id", "track_key")
+    )
+    members = (
+        _scoped(TrackMembership.objects.all(), fetched_by)
+        .values_list("program_id", "track_key")
         .annotate(n=Count("id"))
         .order_by()
+    )
+    return {
+        "tiers": sorted([list(row) for row in tiers]),
+        "members": sorted([list(row) for row in members]),
     }
-    programs = {p.pk: p for p in Program.objects.all()}
+
+
+def _shape_tiers_now(figures: dict, tracks: dict[tuple[int, str], TrackInfo]) -> list:
+    counts: dict[tuple[int, str], Counter] = defaultdict(Counter)
+    for program_id, track_key, tier_key, n in figures["tiers"]:
+        counts[(program_id, track_key)][tier_key] += n
+    members = {(program_id, track_key): n for program_id, track_key, n in figures["members"]}
     keys = list(tracks) + sorted(k for k in set(counts) | set(members) if k not in tracks)
+    programs = _programs_if_unknown(keys, tracks)
     out = []
     for key in keys:
         if key not in counts and key not in members:
             continue
+        if key not in tracks and key[0] not in programs:
+            continue  # a program deleted since the snapshot
         info = tracks.get(key) or _unknown_track(programs[key[0]], key[1])
         per_tier = counts.get(key, Counter())
         ordered = [(k, name, per_tier.get(k, 0)) for k, name in info.tiers]
@@ -145,6 +172,17 @@ def tiers_now(*, fetched_by: User, tracks: dict[tuple[int, str], TrackInfo]) -> 
         evaluated = sum(per_tier.values())
         out.append(TrackCounts(info, ordered, max(members.get(key, 0) - evaluated, 0)))
     return out
+
+
+def _programs_if_unknown(keys, tracks) -> dict[int, Program]:
+    """Programs by id, read (one query) only when a track is not in the catalogue."""
+    unknown = {key[0] for key in keys if key not in tracks}
+    return Program.objects.in_bulk(unknown) if unknown else {}
+
+
+def tiers_now(*, fetched_by: User, tracks: dict[tuple[int, str], TrackInfo]) -> list[TrackCounts]:
+    """Partners per tier in every track (PartnerTier), and members not evaluated yet."""
+    return _shape_tiers_now(tier_figures(fetched_by), tracks)
 
 
 def month_ends(today: dt.date, months: int = 12) -> list[dt.date]:
@@ -167,72 +205,75 @@ class TrackHistory:
     counts: list[dict[str, int]]  # per month: tier key → partners
 
 
-def tiers_over_time(
-    *, fetched_by: User, tracks: dict[tuple[int, str], TrackInfo], ends: list[dt.date]
-) -> list[TrackHistory]:
-    """Partners per tier at each month end, rebuilt from TierChange in two queries: each
-    membership's last change up to the first month end (a window function), then every change
-    after it up to the last month end, replayed in order."""
+def history_figures(fetched_by: User | None, ends: list[dt.date]) -> list[list]:
+    """Partners per tier at each month end, from TierChange in one statement: every change
+    up to the last month end becomes a span from its day until the membership's next change
+    (``LEAD``, in the order the changes were made: day, then id), and a span counts at a month
+    end it covers. ``[[month index, program id, track, tier, n]]``."""
     if not ends:
         return []
-    partners = visible_partners(fetched_by).values("pk")
-    first, last = ends[0], ends[-1]
-    fields = ("partner_id", "program_id", "track_key", "to_tier_key")
-    baseline = (
-        TierChange.objects.filter(partner__in=partners, effective_on__lte=first)
+    spans = (
+        _scoped(TierChange.objects.filter(effective_on__lte=ends[-1]), fetched_by)
         .annotate(
-            position=Window(
-                RowNumber(),
+            until=Window(
+                Lead("effective_on"),
                 partition_by=[F("partner_id"), F("program_id"), F("track_key")],
-                order_by=[F("effective_on").desc(), F("id").desc()],
+                order_by=[F("effective_on").asc(), F("id").asc()],
             )
         )
-        .filter(position=1)
-        .values_list(*fields)
+        .values_list("program_id", "track_key", "to_tier_key", "effective_on", "until")
+        .order_by()
     )
-    state: dict[tuple[int, int, str], str] = {}
-    counts: dict[tuple[int, str], Counter] = defaultdict(Counter)
-    for partner_id, program_id, track_key, tier in baseline:
-        state[(partner_id, program_id, track_key)] = tier
-        counts[(program_id, track_key)][tier] += 1
-    changes = (
-        TierChange.objects.filter(
-            partner__in=partners, effective_on__gt=first, effective_on__lte=last
-        )
-        .order_by("effective_on", "id")
-        .values_list("effective_on", *fields)
-        .iterator(chunk_size=5000)
+    spans_sql, spans_params = spans.query.sql_with_params()
+    day = "CAST(%s AS date)" if connection.vendor == "postgresql" else "%s"
+    ends_sql = " UNION ALL ".join(
+        f"SELECT {i} AS idx, {day} AS month_end" for i in range(len(ends))
     )
-    per_month: list[dict[tuple[int, str], Counter]] = []
-    for effective_on, partner_id, program_id, track_key, tier in changes:
-        while len(per_month) < len(ends) and ends[len(per_month)] < effective_on:
-            per_month.append({k: Counter(c) for k, c in counts.items()})
-        member = (partner_id, program_id, track_key)
-        before = state.get(member)
-        if before is not None:
-            counts[(program_id, track_key)][before] -= 1
-        counts[(program_id, track_key)][tier] += 1
-        state[member] = tier
-    while len(per_month) < len(ends):
-        per_month.append({k: Counter(c) for k, c in counts.items()})
-    snapshots = {key: [m.get(key, Counter()) for m in per_month] for key in counts}
+    sql = f"""
+        WITH spans(program_id, track_key, tier_key, since, until) AS ({spans_sql}),
+        ends AS ({ends_sql})
+        SELECT e.idx, s.program_id, s.track_key, s.tier_key, COUNT(*)
+        FROM spans s JOIN ends e
+          ON s.since <= e.month_end AND (s.until IS NULL OR s.until > e.month_end)
+        GROUP BY e.idx, s.program_id, s.track_key, s.tier_key
+    """
+    params = [*spans_params, *(connection.ops.adapt_datefield_value(e) for e in ends)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted([list(row) for row in cursor.fetchall()])
 
-    programs = {p.pk: p for p in Program.objects.all()} if set(snapshots) - set(tracks) else {}
+
+def _shape_history(
+    rows: list[list], tracks: dict[tuple[int, str], TrackInfo], ends: list[dt.date]
+) -> list[TrackHistory]:
+    snapshots: dict[tuple[int, str], list[Counter]] = {}
+    for idx, program_id, track_key, tier_key, n in rows:
+        series = snapshots.setdefault((program_id, track_key), [Counter() for _ in ends])
+        series[idx][tier_key] += n
+    keys = list(tracks) + sorted(k for k in snapshots if k not in tracks)
+    programs = _programs_if_unknown([k for k in keys if k in snapshots], tracks)
     out = []
-    for key in list(tracks) + sorted(k for k in snapshots if k not in tracks):
-        if key not in snapshots:
+    for key in keys:
+        if key not in snapshots or (key not in tracks and key[0] not in programs):
             continue
         info = tracks.get(key) or _unknown_track(programs[key[0]], key[1])
         series = snapshots[key]
         seen = {k for c in series for k, n in c.items() if n}
-        shown = [(k, name) for k, name in info.tiers]
-        shown += [(k, k) for k in sorted(seen) if k not in dict(info.tiers)]
         if not seen:
             continue
+        shown = [(k, name) for k, name in info.tiers]
+        shown += [(k, k) for k in sorted(seen) if k not in dict(info.tiers)]
         out.append(
             TrackHistory(info, ends, shown, [{k: c.get(k, 0) for k, _ in shown} for c in series])
         )
     return out
+
+
+def tiers_over_time(
+    *, fetched_by: User, tracks: dict[tuple[int, str], TrackInfo], ends: list[dt.date]
+) -> list[TrackHistory]:
+    """Partners per tier at each month end (``history_figures``), per track."""
+    return _shape_history(history_figures(fetched_by, ends), tracks, ends)
 
 
 @dataclass
@@ -241,23 +282,24 @@ class Amount:
     currency: str
 
 
-def pipeline(*, fetched_by: User) -> list[dict]:
-    """Registrations per status (drafts left out): count and estimated value per currency, in
-    one aggregate query."""
+def pipeline_figures(fetched_by: User | None) -> list[list]:
+    """Registrations per status and currency (drafts left out): count and estimated value in
+    minor units, one aggregate query. ``[[status, currency, n, value minor]]``."""
     rows = (
-        DealRegistration.objects.filter(partner__in=visible_partners(fetched_by).values("pk"))
-        .exclude(status=DealStatus.DRAFT)
-        .values("status", "currency")
+        _scoped(DealRegistration.objects.exclude(status=DealStatus.DRAFT), fetched_by)
+        .values_list("status", "currency")
         .annotate(n=Count("id"), value=Sum("estimated_value_minor"))
         .order_by()
     )
+    return sorted([[s, c, n, v or 0] for s, c, n, v in rows])
+
+
+def _shape_pipeline(rows: list[list]) -> list[dict]:
     per_status: dict[str, dict] = {}
-    for row in rows:
-        entry = per_status.setdefault(row["status"], {"count": 0, "values": []})
-        entry["count"] += row["n"]
-        entry["values"].append(
-            Amount(from_minor(row["value"] or 0, row["currency"]), row["currency"])
-        )
+    for status, currency, n, value in rows:
+        entry = per_status.setdefault(status, {"count": 0, "values": []})
+        entry["count"] += n
+        entry["values"].append(Amount(from_minor(value or 0, currency), currency))
     out = []
     for status, label in DealStatus.choices:
         if status == DealStatus.DRAFT:
@@ -268,62 +310,139 @@ def pipeline(*, fetched_by: User) -> list[dict]:
     return out
 
 
+def pipeline(*, fetched_by: User) -> list[dict]:
+    """Registrations per status (drafts left out): count and estimated value per currency."""
+    return _shape_pipeline(pipeline_figures(fetched_by))
+
+
 def review_counts(*, fetched_by: User) -> dict[str, int]:
-    """Registrations waiting for review and pending extension requests (two counts)."""
-    partners = visible_partners(fetched_by).values("pk")
+    """Registrations waiting for review and pending extension requests (two counts, always
+    live: they are what the reviewers work through)."""
     return {
-        "submitted": DealRegistration.objects.filter(
-            partner__in=partners, status=DealStatus.SUBMITTED
+        "submitted": _scoped(
+            DealRegistration.objects.filter(status=DealStatus.SUBMITTED), fetched_by
         ).count(),
-        "extensions": DealExtension.objects.filter(
-            registration__partner__in=partners, status=ExtensionStatus.PENDING
+        "extensions": _scoped(
+            DealExtension.objects.filter(status=ExtensionStatus.PENDING),
+            fetched_by,
+            "registration__partner",
         ).count(),
     }
+
+
+def top_figures(fetched_by: User | None, on: dt.date, limit: int = 10) -> list[dict]:
+    """Per program in force: the partners (members of it) with the highest net billings in the
+    program's currency in its fiscal year up to ``on``, one aggregate query per program.
+    ``[{"program_id", "currency", "start", "rows": [[partner id, name, total minor]]}]``."""
+    from partnerhub.sales.models import BillingLine
+
+    out = []
+    for version in current_versions(on).values():
+        start = fiscal_year_start(
+            on, version.fiscal_year_start_month, version.fiscal_year_start_day
+        )
+        members = _scoped(TrackMembership.objects.filter(program_id=version.program_id), fetched_by)
+        rows = (
+            BillingLine.objects.filter(
+                partner_id__in=members.values("partner_id"),
+                currency=version.currency,
+                invoice_date__gte=start,
+                invoice_date__lte=on,
+            )
+            .values_list("partner_id", "partner__display_name")
+            .annotate(total=Sum("net_amount_minor"))
+            .order_by("-total", "partner__display_name")[:limit]
+        )
+        out.append(
+            {
+                "program_id": version.program_id,
+                "currency": version.currency,
+                "start": start.isoformat(),
+                "rows": [[pid, name, total or 0] for pid, name, total in rows],
+            }
+        )
+    return out
+
+
+def _shape_top(blocks: list[dict]) -> list[dict]:
+    programs = Program.objects.in_bulk([b["program_id"] for b in blocks]) if blocks else {}
+    out = [
+        {
+            "program": programs[b["program_id"]],
+            "currency": b["currency"],
+            "start": dt.date.fromisoformat(b["start"]),
+            "rows": [
+                {"partner_id": pid, "name": name, "total": from_minor(total, b["currency"])}
+                for pid, name, total in b["rows"]
+            ],
+        }
+        for b in blocks
+        if b["program_id"] in programs
+    ]
+    return sorted(out, key=lambda b: b["program"].name)
 
 
 def top_partners_by_billings(
     *, fetched_by: User, limit: int = 10, on: dt.date | None = None
 ) -> list[dict]:
     """Per program: the partners (members of it) with the highest net billings in the
-    program's currency in its fiscal year to date. One aggregate query per program."""
-    on = on or timezone.localdate()
-    from partnerhub.sales.models import BillingLine
+    program's currency in its fiscal year to date."""
+    return _shape_top(top_figures(fetched_by, on or timezone.localdate(), limit))
 
-    partners = visible_partners(fetched_by)
-    out = []
-    for version in sorted(current_versions(on).values(), key=lambda v: v.program.name):
-        start = fiscal_year_start(
-            on, version.fiscal_year_start_month, version.fiscal_year_start_day
-        )
-        rows = list(
-            BillingLine.objects.filter(
-                partner__in=partners.filter(
-                    track_memberships__program_id=version.program_id
-                ).values("pk"),
-                currency=version.currency,
-                invoice_date__gte=start,
-                invoice_date__lte=on,
-            )
-            .values("partner_id", "partner__display_name")
-            .annotate(total=Sum("net_amount_minor"))
-            .order_by("-total", "partner__display_name")[:limit]
-        )
-        out.append(
-            {
-                "program": version.program,
-                "currency": version.currency,
-                "start": start,
-                "rows": [
-                    {
-                        "partner_id": r["partner_id"],
-                        "name": r["partner__display_name"],
-                        "total": from_minor(r["total"] or 0, version.currency),
-                    }
-                    for r in rows
-                ],
-            }
-        )
-    return out
+
+def health_figures(fetched_by: User | None, on: dt.date) -> dict:
+    """Every figure of the program health page as of ``on``, JSON-ready (what a
+    ``ProgramHealth`` snapshot stores, with ``fetched_by=None``: every partner)."""
+    ends = month_ends(on)
+    return {
+        "as_of": on.isoformat(),
+        "ends": [e.isoformat() for e in ends],
+        "tiers_now": tier_figures(fetched_by),
+        "history": history_figures(fetched_by, ends),
+        "pipeline": pipeline_figures(fetched_by),
+        "top": top_figures(fetched_by, on),
+    }
+
+
+@dataclass
+class Health:
+    """The program health page's figures, shaped; ``snapshot`` is the stored snapshot they
+    come from (None when computed live for this user)."""
+
+    as_of: dt.date
+    tiers_now: list[TrackCounts]
+    history: list[TrackHistory]
+    pipeline: list[dict]
+    top: list[dict]
+    snapshot: ProgramHealth | None = None
+
+
+def latest_health() -> ProgramHealth | None:
+    return ProgramHealth.objects.order_by("-computed_at", "-id").first()
+
+
+def shape_health(figures: dict, snapshot: ProgramHealth | None = None) -> Health:
+    """The page's figures from raw ones (a snapshot's or computed live), against today's
+    catalogue of tracks and tiers."""
+    as_of = dt.date.fromisoformat(figures["as_of"])
+    tracks = catalogue(as_of)
+    ends = [dt.date.fromisoformat(e) for e in figures["ends"]]
+    return Health(
+        as_of=as_of,
+        tiers_now=_shape_tiers_now(figures["tiers_now"], tracks),
+        history=_shape_history(figures["history"], tracks, ends),
+        pipeline=_shape_pipeline(figures["pipeline"]),
+        top=_shape_top(figures["top"]),
+        snapshot=snapshot,
+    )
+
+
+def program_health(*, fetched_by: User, on: dt.date, snapshot: ProgramHealth | None) -> Health:
+    """What the console home shows ``fetched_by``: the snapshot's figures for the staff who
+    read every partner (``snapshot`` given), otherwise computed live over their partners."""
+    if snapshot is not None and reads_all_partners(fetched_by):
+        return shape_health(snapshot.figures, snapshot)
+    return shape_health(health_figures(fetched_by, on))
 
 
 # --- partners ---------------------------------------------------------------------------------
@@ -526,6 +645,26 @@ def version_with_hash(program_key: str, content_hash: str) -> ProgramVersion | N
 # --- the review queue -------------------------------------------------------------------------
 
 
+def review_queue(*, fetched_by: User) -> QuerySet[DealRegistration]:
+    """Submitted registrations waiting for a decision, oldest submission first, with what the
+    queue shows prefetched: ``deals.selectors.review_queue``, but with no partner filter at all
+    for the staff who read every partner (``scope_to_visible_partners``)."""
+    from django.db.models import Prefetch
+
+    from partnerhub.deals.models import DealProduct
+
+    return (
+        _scoped(DealRegistration.objects.filter(status=DealStatus.SUBMITTED), fetched_by)
+        .select_related("partner", "program")
+        .prefetch_related(
+            Prefetch("products", queryset=DealProduct.objects.select_related("product")),
+            "attachments",
+            Prefetch("conflicts", queryset=DealConflict.objects.select_related("other__partner")),
+        )
+        .order_by("submission_seq")
+    )
+
+
 def with_values(registrations):
     """Set ``value`` (a Decimal in the registration's currency) on each registration."""
     registrations = list(registrations)
@@ -615,10 +754,12 @@ def live_conflicts(*, fetched_by: User, registration: DealRegistration) -> list[
 
 
 def pending_extensions(*, fetched_by: User) -> QuerySet[DealExtension]:
-    from partnerhub.deals.selectors import extension_list
-
     return (
-        extension_list(fetched_by=fetched_by, status=ExtensionStatus.PENDING)
+        _scoped(
+            DealExtension.objects.filter(status=ExtensionStatus.PENDING),
+            fetched_by,
+            "registration__partner",
+        )
         .select_related("requested_by", "registration__partner__partner_manager")
         .order_by("requested_at", "id")
     )

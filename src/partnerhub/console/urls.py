@@ -1,6 +1,6 @@
 from django.urls import path
 
-from partnerhub.console import views
+from partnerhub.console import views, views_settlements
 
 app_name = "console"
 urlpatterns = [
@@ -28,4 +28,56 @@ urlpatterns = [
     ),
     path("programs/", views.programs, name="programs"),
     path("audit/", views.audit_log, name="audit"),
+    # Site-host contracts and settlement (views_settlements.py).
+    path("contracts/", views_settlements.contract_list, name="contracts"),
+    path("contracts/new/", views_settlements.contract_new, name="contract-new"),
+    path("contracts/<int:contract_id>/", views_settlements.contract_detail, name="contract"),
+    path(
+        "contracts/<int:contract_id>/edit/",
+        views_settlements.contract_edit,
+        name="contract-edit",
+    ),
+    path("settlement/runs/", views_settlements.run_list, name="settlement-runs"),
+    path("settlement/runs/<int:run_id>/", views_settlements.run_detail, name="settlement-run"),
+    path(
+        "settlement/statements/",
+        views_settlements.statement_list,
+        name="settlement-statements",
+    ),
+    path(
+        "settlement/statements/finalise/",
+        views_settlements.month_finalise,
+        name="settlement-month-finalise",
+    ),
+    path(
+        "settlement/statements/<int:statement_id>/",
+        views_settlements.statement_detail,
+        name="settlement-statement",
+    ),
+    path(
+        "settlement/statements/<int:statement_id>/finalise/",
+        views_settlements.statement_finalise,
+        name="settlement-statement-finalise",
+    ),
+    path(
+        "settlement/statements/<int:statement_id>/payments/",
+        views_settlements.payment_create,
+        name="settlement-payment",
+    ),
+    path(
+        "settlement/statements/<int:statement_id>/pdf/",
+        views_settlements.statement_pdf,
+        name="settlement-statement-pdf",
+    ),
+    path(
+        "settlement/statements/<int:statement_id>/csv/",
+        views_settlements.statement_csv,
+        name="settlement-statement-csv",
+    ),
+    path(
+        "settlement/statements/<int:statement_id>/sessions.csv",
+        views_settlements.statement_sessions_csv,
+        name="settlement-statement-sessions-csv",
+    ),
+    path("settlement/sessions/", views_settlements.session_list, name="settlement-sessions"),
 ]

@@ -24,9 +24,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from partnerhub.console import forms, selectors
+from partnerhub.console import services as console_services
+from partnerhub.console import tasks as console_tasks
 from partnerhub.core import charts
 from partnerhub.core.errors import Conflict, ServiceError
-from partnerhub.core.permissions import require
+from partnerhub.core.permissions import reads_all_partners, require
 from partnerhub.deals import selectors as deal_selectors
 from partnerhub.deals import services as deal_services
 from partnerhub.partners import selectors as partner_selectors
@@ -78,12 +80,21 @@ def _query_without_page(request) -> str:
 
 @staff_page
 def home(request):
+    """Program health. The staff who read every partner see the stored snapshot (computed here
+    once if there is none yet; refreshed by a task after tier evaluations, billing imports and
+    the daily deal run, and queued when the snapshot is from an earlier day); a partner
+    manager sees the same figures computed live over their partners."""
     user = request.user
     today = timezone.localdate()
-    tracks = selectors.catalogue(today)
-    ends = selectors.month_ends(today)
-    history = selectors.tiers_over_time(fetched_by=user, tracks=tracks, ends=ends)
-    for h in history:
+    snapshot = None
+    if reads_all_partners(user):
+        snapshot = selectors.latest_health()
+        if snapshot is None:
+            snapshot = console_services.program_health_refresh(on=today)
+        elif snapshot.as_of < today:
+            console_tasks.queue_refresh_on_commit()
+    health = selectors.program_health(fetched_by=user, on=today, snapshot=snapshot)
+    for h in health.history:
         h.chart = charts.stacked_bars(
             [
                 (date_format(end, "M y"), {name: c[key] for key, name in h.tiers})
@@ -100,11 +111,12 @@ def home(request):
         "console/home.html",
         {
             "today": today,
-            "tiers_now": selectors.tiers_now(fetched_by=user, tracks=tracks),
-            "history": history,
-            "pipeline": selectors.pipeline(fetched_by=user),
+            "health": health,
+            "tiers_now": health.tiers_now,
+            "history": health.history,
+            "pipeline": health.pipeline,
             "waiting": selectors.review_counts(fetched_by=user),
-            "top": selectors.top_partners_by_billings(fetched_by=user, on=today),
+            "top": health.top,
             "can_review": user.has_perm("deals.view_review_queue"),
         },
     )
@@ -295,7 +307,7 @@ def _extension_form(ext, form=None):
 def review_queue(request):
     user = request.user
     require(user, "deals.view_review_queue", None, REVIEWERS_ONLY)
-    page = _page(request, deal_selectors.review_queue(fetched_by=user))
+    page = _page(request, selectors.review_queue(fetched_by=user))
     items = selectors.review_items(list(page.object_list), fetched_by=user)
     for reg in items:
         _review_forms(user, reg)
@@ -342,7 +354,7 @@ def registration_detail(request, registration_id: int):
 
 def _queue_item(request, reg, notice="", **forms_):
     """The review item of ``reg`` re-read after a decision (or with the failed form)."""
-    waiting = deal_selectors.review_queue(fetched_by=request.user).filter(pk=reg.pk).first()
+    waiting = selectors.review_queue(fetched_by=request.user).filter(pk=reg.pk).first()
     if waiting is None:  # decided: show its new state
         reg = _registration(request, reg.pk)
     else:

@@ -17,6 +17,19 @@ def register_audited_models() -> None:
     from auditlog.registry import auditlog
 
     from partnerhub.accounts.models import ApiToken, User
+    from partnerhub.charging.models import (
+        ChargePoint,
+        ChargePointHosting,
+        Connector,
+        CorporateBilling,
+        Driver,
+        ElectricityPrice,
+        Evse,
+        Location,
+        Tariff,
+        TariffAssignment,
+        TariffGroup,
+    )
     from partnerhub.deals.models import DealAttachment, DealExtension, DealRegistration
     from partnerhub.partners.models import (
         Contact,
@@ -53,6 +66,11 @@ def register_audited_models() -> None:
     for model in (Course, Certification, Competency, Person, PersonCertification):
         auditlog.register(model, exclude_fields=["updated_at"])
     auditlog.register(ProductCategory)
+    # Charging assets and tariffs (sessions are bulk-imported facts, not edited: not audited).
+    for model in (Location, ChargePoint, Tariff, TariffGroup, CorporateBilling, Driver):
+        auditlog.register(model, exclude_fields=["updated_at"])
+    for model in (ElectricityPrice, ChargePointHosting, Evse, Connector, TariffAssignment):
+        auditlog.register(model)
     auditlog.register(Product, exclude_fields=["updated_at"])
     for model in (TierOverride, Nomination, EvidenceItem):
         auditlog.register(model)

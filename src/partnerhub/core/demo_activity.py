@@ -352,3 +352,329 @@ def build_directory(*, rng: random.Random) -> int:
         listed, ["directory_listed", "directory_summary", "latitude", "longitude"], batch_size=500
     )
     return len(listed)
+
+
+# --- site hosts: charge points, contracts, sessions and settlement -------------------------------
+
+SITE_MARKER = "DEMO-SITE-"
+SITE_HOSTS = [
+    # partner admin e-mail (named partner), sites, contract terms, VAT %
+    (
+        "partner",
+        [
+            (
+                "Nordlicht Depot Hamburg",
+                "Am Hafen 12",
+                "Hamburg",
+                "20457",
+                "DE",
+                "Europe/Berlin",
+                [("AC", "22"), ("AC", "22"), ("DC", "150")],
+            ),
+            (
+                "Nordlicht Retail Park",
+                "Marktweg 3",
+                "Bremen",
+                "28195",
+                "DE",
+                "Europe/Berlin",
+                [("AC", "11"), ("DC", "50")],
+            ),
+        ],
+        {
+            "name": "Nordlicht site hosting",
+            "ac_share_percent": "50",
+            "dc_share_percent": "40",
+            "deduct_electricity": True,
+            "session_fee_dc": "0.30",
+            "handling_fee_percent": "2",
+            "platform_fee_charge_point": "9.90",
+            "platform_fee_dc_evse": "15.00",
+            "vat_percent": "19",
+            "can_manage_tariffs": True,
+            "can_create_users": True,
+            "supplier_on_receipts": True,
+            "allow_start_stop": True,
+            "allow_unlock_connector": True,
+        },
+        "1.19",
+    ),
+    (
+        "operator",
+        [
+            (
+                "Alpenstrom Seilbahn Parkplatz",
+                "Talstation 1",
+                "Innsbruck",
+                "6020",
+                "AT",
+                "Europe/Vienna",
+                [("AC", "22"), ("AC", "22"), ("DC", "300")],
+            ),
+        ],
+        {
+            "name": "Alpenstrom revenue share",
+            "ac_share_percent": "35",
+            "dc_share_percent": "30",
+            "auto_renew": True,
+            "exclude_connection_fee": True,
+            "deduct_electricity": True,
+            "reimburse_electricity": True,
+            "kwh_fee_ac": "0.010000",
+            "platform_fee_ac_evse": "4.50",
+            "vat_percent": "20",
+            "fault_notifications": True,
+            "allow_reset": True,
+        },
+        "1.20",
+    ),
+]
+
+
+def _demo_tariff(tariff_id: str, name: str, energy: str, flat: str | None = None) -> dict:
+    components = [{"type": "ENERGY", "price": energy, "vat": 19, "step_size": 1}]
+    if flat:
+        components.insert(0, {"type": "FLAT", "price": flat, "vat": 19, "step_size": 1})
+    return {
+        "country_code": "DE",
+        "party_id": "PHB",
+        "id": tariff_id,
+        "currency": "EUR",
+        "tariff_alt_text": [{"language": "en", "text": name}],
+        "elements": [
+            {
+                "price_components": [
+                    {"type": "PARKING_TIME", "price": "6.00", "vat": 19, "step_size": 60}
+                ],
+                "restrictions": {"start_time": "22:00", "end_time": "06:00", "min_duration": 7200},
+            },
+            {"price_components": components},
+        ],
+        "last_updated": "2026-01-01T00:00:00Z",
+    }
+
+
+def build_sitehost(*, today: dt.date, stdout: TextIO | None = None, seed: int = 11) -> dict:
+    """Two site hosts (the named partners Nordlicht and Alpenstrom) with locations, AC and DC
+    charge points, contracts with different options, tariffs, Nordlicht's corporate billing and
+    drivers, sessions from the month before last until now, final statements of the last two
+    months (one paid) and a draft of the running month. Idempotent (skips when present)."""
+    from decimal import Decimal
+
+    from partnerhub.charging import services as charging
+    from partnerhub.charging.models import ChargingSession, Location
+    from partnerhub.core.demo import DEMO_DOMAIN
+    from partnerhub.core.money import from_minor
+    from partnerhub.partners.models import PartnerUser
+    from partnerhub.settlements import services as settlement
+
+    if Location.objects.filter(ocpi_id__startswith=SITE_MARKER).exists():
+        return {}
+    hosts = {
+        m.user.email.split("@")[0]: m.partner
+        for m in PartnerUser.objects.select_related("user", "partner").filter(
+            user__email__in=[f"{h[0]}@{DEMO_DOMAIN}" for h in SITE_HOSTS]
+        )
+    }
+    if not hosts:
+        return {}
+    rng = random.Random(seed)
+    this_month = today.replace(day=1)
+    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
+    first_month = (last_month - dt.timedelta(days=1)).replace(day=1)
+    since = first_month.replace(year=first_month.year - 1)
+    operator_ac = charging.tariff_create(
+        data=_demo_tariff("PHB-AC-STANDARD", "Standard AC", "0.49"), name="Standard AC"
+    )
+    n_site = n_cp = 0
+    evses = []  # (evse, partner, vat factor)
+    contracts = {}
+    for key, sites, terms, vat in SITE_HOSTS:
+        partner = hosts.get(key)
+        if partner is None:
+            continue
+        for name, address, city, postal, country, tz, points in sites:
+            n_site += 1
+            location = charging.location_create(
+                data={
+                    "ocpi_id": f"{SITE_MARKER}{n_site}",
+                    "name": name,
+                    "address": address,
+                    "city": city,
+                    "postal_code": postal,
+                    "country": country,
+                    "time_zone": tz,
+                    "electricity_prices": [
+                        {
+                            "valid_from": since.isoformat(),
+                            "price_per_kwh": "0.210000",
+                            "currency": "EUR",
+                        },
+                        {
+                            "valid_from": last_month.isoformat(),
+                            "price_per_kwh": "0.190000",
+                            "currency": "EUR",
+                        },
+                    ],
+                }
+            )
+            for current, power in points:
+                n_cp += 1
+                identity = f"PHB-{country}-{n_cp:03d}"
+                cp = charging.charge_point_create(
+                    location=location,
+                    data={
+                        "identity": identity,
+                        "vendor": "Voltaris",
+                        "model": "AC 22" if current == "AC" else f"DC {power}",
+                        "evses": [
+                            {
+                                "uid": f"{identity}-{i}",
+                                "evse_id": f"{country}*PHB*E{n_cp:03d}{i}",
+                                "current_type": current,
+                                "max_power_kw": power,
+                                "connectors": [
+                                    {
+                                        "connector_id": "1",
+                                        "standard": "IEC_62196_T2"
+                                        if current == "AC"
+                                        else "IEC_62196_T2_COMBO",
+                                        "format": "SOCKET" if current == "AC" else "CABLE",
+                                    }
+                                ],
+                            }
+                            for i in range(1, 3 if current == "DC" and power == "300" else 2)
+                        ],
+                    },
+                    partner=partner,
+                    hosted_from=since,
+                )
+                if current == "AC":
+                    charging.assignment_create(
+                        tariff=operator_ac,
+                        target=cp,
+                        valid_from=dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC),
+                    )
+                evses += [(e, partner, Decimal(vat)) for e in cp.evses.all()]
+        contracts[key] = settlement.contract_create(
+            partner=partner,
+            data={
+                "currency": "EUR",
+                "start_month": f"{since:%Y-%m}",
+                "end_month": f"{this_month.year + 2}-12",
+                **terms,
+            },
+        )
+    nordlicht = hosts.get("partner")
+    drivers = []
+    if nordlicht is not None:
+        own_dc = charging.tariff_create(
+            data=_demo_tariff("PHB-NL-DC", "Nordlicht fast charging", "0.59", flat="0.50"),
+            partner=nordlicht,
+            name="Nordlicht fast charging",
+        )
+        for evse, partner, _vat in evses:
+            if partner == nordlicht and evse.current_type == "DC":
+                charging.assignment_create(
+                    tariff=own_dc,
+                    target=evse.charge_point,
+                    valid_from=dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC),
+                )
+        charging.corporate_billing_set(
+            partner=nordlicht,
+            enabled=True,
+            currency="EUR",
+            monthly_limit="150.00",
+            discount_percent="10",
+        )
+        for i, (name, limit) in enumerate(
+            [
+                ("Jonas Petersen", "250.00"),
+                ("Mira Schulz", None),
+                ("Ole Brandt", "40.00"),
+                ("Hanna Weber", None),
+            ],
+            start=1,
+        ):
+            data = {
+                "external_id": f"{SITE_MARKER}DRV-{i}",
+                "name": name,
+                "email": f"driver{i}@nordlicht.demo.partnerhub.test",
+                "corporate_billing": True,
+            }
+            if limit:
+                data["monthly_limit"] = limit
+            drivers.append(charging.driver_create(partner=nordlicht, data=data))
+    rates = {"AC": Decimal("0.49"), "DC": Decimal("0.59")}
+    sessions = []
+    now = dt.datetime.now(dt.UTC)
+    day = first_month
+    n = 0
+    while day <= today:
+        for evse, partner, vat in evses:
+            for _ in range(rng.randint(0 if evse.current_type == "AC" else 1, 4)):
+                start = dt.datetime.combine(
+                    day, dt.time(rng.randint(6, 21), rng.randint(0, 59)), tzinfo=dt.UTC
+                )
+                if start > now - dt.timedelta(hours=2):
+                    continue
+                dc = evse.current_type == "DC"
+                kwh = Decimal(rng.randint(8000, 60000 if dc else 30000)) / 1000
+                power = Decimal(evse.max_power_kw) * Decimal("0.7")  # average over the session
+                minutes = int(kwh * 60 / power)
+                minutes = max(15, min(minutes, 480))
+                fee = 50 if dc and partner == nordlicht else 0
+                energy = int((kwh * rates[evse.current_type] * 100).to_integral_value())
+                excl = energy + fee
+                corporate = drivers and partner == nordlicht and rng.random() < 0.25
+                driver = rng.choice(drivers) if corporate else None
+                method = "corporate" if driver else rng.choice(["card", "card", "balance"])
+                n += 1
+                sessions.append(
+                    ChargingSession(
+                        cdr_id=f"{SITE_MARKER}CDR-{n:06d}",
+                        evse=evse,
+                        charge_point=evse.charge_point,
+                        location=evse.charge_point.location,
+                        partner=partner,
+                        current_type=evse.current_type,
+                        start=start,
+                        end=start + dt.timedelta(minutes=minutes + 10),
+                        energy_wh=int(kwh * 1000),
+                        charging_seconds=minutes * 60,
+                        parking_seconds=600,
+                        currency="EUR",
+                        energy_cost_minor=energy,
+                        connection_fee_minor=fee,
+                        total_excl_vat_minor=excl,
+                        total_incl_vat_minor=int((excl * vat).to_integral_value()),
+                        payment_method=method,
+                        driver=driver,
+                        corporate_partner=nordlicht if driver else None,
+                        flagged=n % 97 == 0,
+                        flag_reason="Energy above the EVSE's maximum power" if n % 97 == 0 else "",
+                    )
+                )
+        day += dt.timedelta(days=1)
+    ChargingSession.objects.bulk_create(sessions, batch_size=2000)
+    settlement.settlement_run(month=first_month, finalise=True)
+    settlement.settlement_run(month=last_month, finalise=True)
+    settlement.settlement_run(month=this_month)
+    from partnerhub.settlements.models import Statement
+
+    for st in Statement.objects.filter(month=first_month, status="final"):
+        if st.net_minor:
+            settlement.payment_record(
+                statement=st,
+                direction="made" if st.net_minor > 0 else "received",
+                paid_on=last_month + dt.timedelta(days=9),
+                amount=from_minor(abs(st.net_minor), st.currency),
+                note="SEPA transfer",
+            )
+    if stdout:
+        stdout.write(
+            f"Site hosts: {len(contracts)} contracts, {n_cp} charge points, "
+            f"{len(sessions)} charging sessions, statements of {first_month:%Y-%m} and "
+            f"{last_month:%Y-%m} final, {this_month:%Y-%m} running\n"
+        )
+    return {"charge_points": n_cp, "sessions": len(sessions)}

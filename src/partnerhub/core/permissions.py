@@ -240,6 +240,121 @@ rules.add_perm("deals.run_deal_jobs", is_program_admin)
 rules.add_perm("deals.check_conflicts", is_partner_user | is_vendor_staff)
 
 
+# Charging (charging.*): the operator's assets. Rules receive the object itself (a charge
+# point, EVSE, tariff, tariff group, driver) or a partner; the partner hosting or owning it
+# decides. Unhosted assets and the operator's own tariffs (no partner) are program admins'.
+# Partner admins manage their own tariffs (and assign them to what they host) only while
+# their contract in force has ``can_manage_tariffs``; they add drivers with
+# ``can_create_users``.
+
+
+def _charging_owner(obj):
+    from partnerhub.partners.models import Partner
+
+    if obj is None or isinstance(obj, Partner):
+        return obj
+    if hasattr(obj, "charge_point_id") and not hasattr(obj, "identity"):  # an EVSE
+        return obj.charge_point.partner
+    return getattr(obj, "partner", None)
+
+
+@rules.predicate
+def charging_staff(user, obj) -> bool:
+    """Program admins; the partner manager of the partner hosting / owning ``obj``."""
+    if is_program_admin(user):
+        return True
+    owner = _charging_owner(obj)
+    return owner is not None and manages(user, owner)
+
+
+@rules.predicate
+def charging_partner_admin(user, obj) -> bool:
+    owner = _charging_owner(obj)
+    return owner is not None and is_partner_admin_of(user, owner)
+
+
+def contract_allows(option: str):
+    """The owner's site-host contract in force today grants the partner option ``option``."""
+
+    @rules.predicate(name=f"contract_allows_{option}")
+    def allows(user, obj) -> bool:
+        owner = _charging_owner(obj)
+        if owner is None:
+            return False
+        from partnerhub.charging.selectors import contract_in_force
+
+        contract = contract_in_force(partner_id=owner.pk)
+        return bool(contract and getattr(contract, option))
+
+    return allows
+
+
+rules.add_perm("charging.add_location", is_program_admin | is_partner_manager)
+rules.add_perm("charging.change_location", is_program_admin | is_partner_manager)
+rules.add_perm("charging.add_chargepoint", charging_staff)
+rules.add_perm("charging.change_chargepoint", charging_staff)
+rules.add_perm("charging.host_chargepoint", staff_changes_partner)
+rules.add_perm("charging.report_status", charging_staff)
+rules.add_perm(
+    "charging.manage_tariffs",
+    charging_staff | (charging_partner_admin & contract_allows("can_manage_tariffs")),
+)
+rules.add_perm("charging.view_corporatebilling", sees_partner)
+rules.add_perm("charging.change_corporatebilling", staff_changes_partner)
+rules.add_perm(
+    "charging.add_driver",
+    charging_staff | (charging_partner_admin & contract_allows("can_create_users")),
+)
+rules.add_perm("charging.change_driver", charging_staff | charging_partner_admin)
+rules.add_perm("charging.authorize_session", is_program_admin)
+for _model in (
+    "location",
+    "electricityprice",
+    "chargepoint",
+    "chargepointhosting",
+    "evse",
+    "connector",
+    "tariff",
+    "tariffgroup",
+    "tariffassignment",
+    "driver",
+    "statusnotification",
+):
+    rules.add_perm(f"charging.view_{_model}", is_vendor_staff)
+
+# Charging sessions (CDRs): seen by whoever sees the partner that hosted the charge point on
+# the session's start day (``session.partner``) or the partner billed for it under corporate
+# billing (``corporate_partner``); program admins, finance and viewers see all of them
+# (unhosted ones included). Program admins and finance import them. The list scope is
+# ``visible_charging_sessions(user)`` below.
+
+
+@rules.predicate
+def sees_charging_session(user, session) -> bool:
+    if session is None:
+        return is_vendor_staff(user) or is_partner_user(user)
+    if reads_all_partners(user):
+        return True
+    ids = {session.partner_id, session.corporate_partner_id} - {None}
+    return bool(ids) and visible_partners(user).filter(id__in=ids).exists()
+
+
+rules.add_perm("charging.view_chargingsession", sees_charging_session)
+rules.add_perm("charging.import_chargingsession", is_program_admin | is_finance)
+
+# Settlements: contracts are kept by program admins and the partner's manager; statements,
+# running figures and receipts are read by whoever sees the partner; finance and program
+# admins run, finalise and record payments.
+rules.add_perm("settlements.view_contract", sees_partner)
+rules.add_perm("settlements.change_contract", staff_changes_partner)
+rules.add_perm("settlements.view_statement", sees_partner)
+rules.add_perm("settlements.run_settlement", is_program_admin | is_finance)
+rules.add_perm("settlements.view_settlementrun", is_vendor_staff)
+rules.add_perm("settlements.finalise_statement", is_program_admin | is_finance)
+rules.add_perm("settlements.add_payment", is_program_admin | is_finance)
+rules.add_perm("settlements.view_receipts", sees_partner)
+
+
 def require(user, perm: str, obj=None, message: str = "You do not have permission to do this."):
     """Raise PermissionDenied (403 in the API) unless ``user`` has ``perm`` (on ``obj``)."""
     from django.core.exceptions import PermissionDenied
@@ -262,3 +377,28 @@ def visible_partners(user) -> QuerySet[Partner]:
         return qs.filter(partner_manager=user)
     ids = member_partner_ids(user)
     return qs.filter(id__in=ids) if ids else qs.none()
+
+
+def scope_to_visible_partners(qs: QuerySet, user, field: str = "partner") -> QuerySet:
+    """``qs`` (rows with a non-null partner key at ``field``) restricted to the partners ``user``
+    may see, exactly as ``field__in=visible_partners(user)``; for the roles that read every
+    partner no filter is added at all (a ``partner IN (every partner)`` subquery costs a scan
+    of the partners on large tables, on SQLite most of all)."""
+    if reads_all_partners(user):
+        return qs
+    return qs.filter(**{f"{field}__in": visible_partners(user).values("pk")})
+
+
+def visible_charging_sessions(user):
+    """Every charging session ``user`` may see (see ``sees_charging_session``)."""
+    from django.db.models import Q
+
+    from partnerhub.charging.models import ChargingSession
+
+    qs = ChargingSession.objects.all()
+    if reads_all_partners(user):
+        return qs
+    ids = list(visible_partners(user).values_list("pk", flat=True))
+    if not ids:
+        return qs.none()
+    return qs.filter(Q(partner_id__in=ids) | Q(corporate_partner_id__in=ids))

@@ -139,7 +139,7 @@ class AttachmentOut(Schema):
     uploaded_at: dt.datetime
 
 
-class StatusChangeOut(Schema):
+class DealStatusChangeOut(Schema):
     from_status: str
     to_status: str
     at: dt.datetime
@@ -219,7 +219,7 @@ class RegistrationOut(Schema):
 
 
 class RegistrationDetailOut(RegistrationOut):
-    history: list[StatusChangeOut]
+    history: list[DealStatusChangeOut]
     extensions: list[ExtensionOut]
 
     @staticmethod
@@ -292,7 +292,7 @@ class ImportErrorOut(Schema):
     message: str
 
 
-class ImportReportOut(Schema):
+class DealImportReportOut(Schema):
     rows: int
     created: int
     unchanged: int

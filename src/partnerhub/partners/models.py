@@ -102,6 +102,8 @@ class Partner(TimeStampedModel):
             models.Index(fields=["status"]),
             models.Index(fields=["country"]),
             models.Index(fields=["website_domain"]),
+            # The default order of every partner list (console, API): a page is an index walk.
+            models.Index(fields=["display_name", "id"], name="partner_display_name_id"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from partnerhub.portal import views
+from partnerhub.portal import views, views_sitehost
 
 app_name = "portal"
 urlpatterns = [
@@ -29,4 +29,20 @@ urlpatterns = [
     ),
     path("users/<int:user_id>/", views.user_update, name="users-update"),
     path("training/", views.training, name="training"),
+    # Site hosts (views_sitehost.py).
+    path("site/", views_sitehost.overview, name="site"),
+    path("site/tariffs/", views_sitehost.tariff_list, name="site-tariffs"),
+    path("site/tariffs/<int:pk>/", views_sitehost.tariff_detail, name="site-tariff"),
+    path("site/drivers/", views_sitehost.drivers, name="site-drivers"),
+    path("site/drivers/<int:pk>/", views_sitehost.driver_update, name="site-driver-update"),
+    path("site/month/", views_sitehost.running_month, name="site-month"),
+    path("site/statements/", views_sitehost.statement_list, name="site-statements"),
+    path("site/statements/<int:pk>/", views_sitehost.statement_detail, name="site-statement"),
+    path("site/statements/<int:pk>/pdf/", views_sitehost.statement_pdf, name="site-statement-pdf"),
+    path("site/statements/<int:pk>/csv/", views_sitehost.statement_csv, name="site-statement-csv"),
+    path(
+        "site/statements/<int:pk>/sessions.csv",
+        views_sitehost.statement_sessions_csv,
+        name="site-statement-sessions-csv",
+    ),
 ]

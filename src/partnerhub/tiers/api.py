@@ -15,12 +15,12 @@ from partnerhub.programs.models import Program
 from partnerhub.tiers import selectors, services
 from partnerhub.tiers.models import EvaluationRun, Nomination, TierOverride
 from partnerhub.tiers.schemas import (
-    DecisionIn,
     EvaluationIn,
     EvaluationOut,
     EvaluationRunOut,
     EvidenceIn,
     EvidenceOut,
+    NominationDecisionIn,
     NominationIn,
     NominationOut,
     OverrideIn,
@@ -186,14 +186,14 @@ def _decide(request, nomination_id: int, approve: bool, reason: str):
 @router.post(
     "/nominations/{nomination_id}/approve", response=NominationOut, summary="Approve a nomination"
 )
-def nomination_approve(request, nomination_id: ObjectId, payload: DecisionIn):
+def nomination_approve(request, nomination_id: ObjectId, payload: NominationDecisionIn):
     return _decide(request, nomination_id, True, payload.reason)
 
 
 @router.post(
     "/nominations/{nomination_id}/reject", response=NominationOut, summary="Reject a nomination"
 )
-def nomination_reject(request, nomination_id: ObjectId, payload: DecisionIn):
+def nomination_reject(request, nomination_id: ObjectId, payload: NominationDecisionIn):
     return _decide(request, nomination_id, False, payload.reason)
 
 

@@ -142,7 +142,7 @@ class NominationOut(TierRefOut):
     decision_reason: str
 
 
-class DecisionIn(Schema):
+class NominationDecisionIn(Schema):
     reason: ShortText(2000) = ""
 
 

@@ -27,6 +27,25 @@ def test_served_openapi_matches_committed_document(client):
     assert openapi_document() == COMMITTED.read_text()
 
 
+def test_no_two_api_schemas_share_a_name():
+    """The OpenAPI components are keyed by class name: a second schema with the same name
+    silently replaces the first in the document, which then lies about one of the endpoints."""
+    import collections
+
+    import ninja
+
+    from partnerhub.core.api import api  # noqa: F401  (imports every schema module)
+
+    modules = collections.defaultdict(set)
+    pending = [ninja.Schema]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            if sub.__module__.startswith("partnerhub."):
+                modules[sub.__name__].add(sub.__module__)
+            pending.append(sub)
+    assert {name: mods for name, mods in modules.items() if len(mods) > 1} == {}
+
+
 def test_api_docs_page_is_served_without_network(client):
     page = client.get("/api/v1/docs")
     assert page.status_code == 200

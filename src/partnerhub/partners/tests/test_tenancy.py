@@ -33,6 +33,21 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from partnerhub.accounts.models import User
+from partnerhub.charging.models import (
+    ChargePoint,
+    ChargePointHosting,
+    ChargingSession,
+    Connector,
+    CorporateBilling,
+    Driver,
+    ElectricityPrice,
+    Evse,
+    Location,
+    StatusNotification,
+    Tariff,
+    TariffAssignment,
+    TariffGroup,
+)
 from partnerhub.deals.models import (
     DealAttachment,
     DealConflict,
@@ -52,6 +67,14 @@ from partnerhub.partners.models import (
 )
 from partnerhub.programs.models import Program
 from partnerhub.sales.models import BillingLine, Customer, Product, ProductCategory
+from partnerhub.settlements.models import (
+    Contract,
+    Payment,
+    SessionSettlement,
+    SettlementRun,
+    Statement,
+    StatementLine,
+)
 from partnerhub.tiers.models import (
     EvaluationRun,
     EvidenceItem,
@@ -101,6 +124,8 @@ class Op:
     id: str = field(default="", compare=False)
     # Path parameters filled from another scope key (e.g. a draft registration for PATCH).
     use: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    # A POST that only computes (pricing a session): nothing is written.
+    reads_only: bool = field(default=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -108,7 +133,7 @@ class Op:
 
     @property
     def is_write(self) -> bool:
-        return self.method != "get"
+        return self.method != "get" and not self.reads_only
 
     def url(self, ids: dict) -> str:
         return self.path.format(**{**ids, **{k: ids[v] for k, v in self.use if v in ids}})
@@ -259,6 +284,110 @@ PARTNER_SCOPED += [
     Op("post", f"{D}/extensions/{{extension_id}}/decide", STAFF_EDITORS, body={"approve": True}),
     Op("post", f"{DR}/attachments", DEAL_CHANGERS, 201, upload="site plan of {registration_id}"),
     Op("get", f"{DR}/attachments/{{attachment_id}}"),
+]
+
+# Charging (core/permissions.py, charging.*): the partner hosting (or owning) the object
+# decides. Each partner hosts a location with one charge point (one AC EVSE), and has a tariff
+# group, a tariff assigned to its charge point, a spare tariff, corporate billing and a driver;
+# its contract in force lets its admins manage tariffs and create users. Assets, hosting and
+# status are changed by program admins and the partner's manager; tariffs also by the
+# partner's admins (contract permitting); drivers by its admins and managers.
+C = f"{PREFIX}/charging"
+CCP = f"{C}/charge-points/{{charge_point_id}}"
+CT = f"{C}/tariffs/{{tariff_id}}"
+SPARE_TARIFF = (("tariff_id", "spare_tariff_id"),)
+PRICE_BODY = {"start": "2025-03-03T08:00:00Z", "end": "2025-03-03T10:00:00Z", "kwh": "20"}
+PARTNER_SCOPED += [
+    Op("get", f"{C}/locations/{{location_id}}"),
+    Op("patch", f"{C}/locations/{{location_id}}", STAFF_EDITORS, body={"name": "Matrix"}),
+    Op("get", CCP),
+    Op("patch", CCP, STAFF_EDITORS, body={"vendor": "Matrix"}),
+    Op("get", f"{CCP}/hostings"),
+    Op(
+        "post",
+        f"{CCP}/hostings",
+        STAFF_EDITORS,
+        body={"partner_id": None, "valid_from": "2025-06-01"},
+    ),
+    Op("post", f"{CCP}/status", STAFF_EDITORS, 201, body={"status": "faulted"}),
+    Op("get", f"{C}/evses/{{evse_id}}/tariff"),
+    Op("get", CT),
+    Op("get", f"{CT}/ocpi"),
+    Op("patch", CT, EDITORS, body={"name": "Renamed by matrix"}),
+    Op("delete", CT, EDITORS, 204, use=SPARE_TARIFF),
+    Op("post", f"{CT}/price", body=PRICE_BODY, reads_only=True),
+    Op("get", f"{CT}/assignments"),
+    Op(
+        "post",
+        f"{CT}/assignments",
+        EDITORS,
+        201,
+        body={"charge_point_id": "{charge_point_id}"},
+    ),
+    Op("delete", f"{C}/tariff-assignments/{{assignment_id}}", EDITORS, 204),
+    Op("patch", f"{C}/tariff-groups/{{tariff_group_id}}", EDITORS, body={"name": "Matrix"}),
+    Op("get", f"{C}/partners/{{partner_id}}/corporate-billing"),
+    Op(
+        "post",
+        f"{C}/partners/{{partner_id}}/corporate-billing",
+        STAFF_EDITORS,
+        body={"currency": "EUR", "monthly_limit": "99.00"},
+    ),
+    Op("get", f"{C}/drivers/{{driver_id}}"),
+    Op("patch", f"{C}/drivers/{{driver_id}}", EDITORS, body={"monthly_limit": "42.00"}),
+]
+
+# Charging sessions: read by whoever sees the partner that hosted the charge point on the
+# session's day (or the partner billed under corporate billing). Each partner has one session
+# on its own charge point (session_id).
+CS = f"{C}/sessions"
+PARTNER_SCOPED += [
+    Op("get", f"{CS}/{{session_id}}"),
+    Op("get", f"{CS}/{{session_id}}/cdr"),
+]
+
+# Settlements (core/permissions.py, settlements.*): contracts are read by whoever sees the
+# partner and changed by program admins and its manager; statements (lines, per-session lines,
+# exports, payments), running figures and driver receipts are read by whoever sees the
+# partner. Each partner has a final statement of 2025-09 (statement_id) and a draft of 2025-10.
+SE = f"{PREFIX}/settlements"
+SEP = f"{SE}/partners/{{partner_id}}"
+SES = f"{SE}/statements/{{statement_id}}"
+SETTLEMENT_CONTRACT = (("contract_id", "settlement_contract_id"),)
+PARTNER_SCOPED += [
+    Op("get", f"{SEP}/contracts"),
+    Op(
+        "post",
+        f"{SEP}/contracts",
+        STAFF_EDITORS,
+        201,
+        body={
+            "name": "Matrix 2100",
+            "start_month": "2100-01",
+            "end_month": "2100-12",
+            "ac_share_percent": "30",
+            "dc_share_percent": "40",
+        },
+    ),
+    Op("get", f"{SE}/contracts/{{contract_id}}", use=SETTLEMENT_CONTRACT),
+    Op(
+        "patch",
+        f"{SE}/contracts/{{contract_id}}",
+        STAFF_EDITORS,
+        body={"name": "M"},
+        use=SETTLEMENT_CONTRACT,
+    ),
+    Op("get", f"{SEP}/statements"),
+    Op("get", f"{SEP}/running"),
+    Op("get", SES),
+    Op("get", f"{SES}/lines"),
+    Op("get", f"{SES}/sessions"),
+    Op("get", f"{SES}/csv"),
+    Op("get", f"{SES}/sessions-csv"),
+    Op("get", f"{SES}/pdf"),
+    Op("get", f"{SES}/payments"),
+    Op("get", f"{SE}/drivers/{{driver_id}}/receipts"),
+    Op("get", f"{SE}/drivers/{{driver_id}}/receipts/pdf"),
 ]
 
 WITH_SUB_OBJECT = [
@@ -469,6 +598,130 @@ GLOBAL += [
     (Op("post", f"{D}/jobs/match-orders", body={}), PROGRAM_ADMIN_ONLY),
 ]
 
+# Charging: lists are scoped by the permission layer (see charging/tests/test_assets.py);
+# assets are created by program admins and partner managers, tariffs and tariff groups also
+# by partner admins whose contract allows it (partner A's does), drivers by partner admins
+# whose contract allows creating users; the CSMS authorises sessions as a program admin.
+STAFF_CREATE = _expect(403, program_admin=201, manager=201)
+TARIFF_CREATE = _expect(403, program_admin=201, manager=201, admin_a=201)
+MATRIX_TARIFF = {
+    "id": "T-MATRIX-NEW",
+    "currency": "EUR",
+    "elements": [{"price_components": [{"type": "ENERGY", "price": 0.3, "step_size": 1}]}],
+}
+GLOBAL += [
+    (Op("get", f"{C}/locations"), _expect(200)),
+    (
+        Op(
+            "post",
+            f"{C}/locations",
+            body={
+                "ocpi_id": "LOC-MATRIX-NEW",
+                "name": "Matrix site",
+                "address": "Matrixweg 1",
+                "city": "Berlin",
+                "country": "DE",
+            },
+        ),
+        STAFF_CREATE,
+    ),
+    (Op("get", f"{C}/charge-points"), _expect(200)),
+    (
+        Op(
+            "post",
+            f"{C}/charge-points",
+            body={
+                "location_id": "{charging_location_id}",
+                "identity": "CP-MATRIX-NEW",
+                "partner_id": "{partner_id}",
+                "evses": [{"uid": "E-MATRIX-NEW", "current_type": "DC", "max_power_kw": "50"}],
+            },
+        ),
+        STAFF_CREATE,
+    ),
+    (Op("get", f"{C}/tariffs"), _expect(200)),
+    (
+        Op("post", f"{C}/tariffs", body={"partner_id": "{partner_id}", "ocpi": MATRIX_TARIFF}),
+        TARIFF_CREATE,
+    ),
+    (Op("get", f"{C}/tariff-groups"), _expect(200)),
+    (
+        Op("post", f"{C}/tariff-groups", body={"name": "Matrix", "partner_id": "{partner_id}"}),
+        TARIFF_CREATE,
+    ),
+    (Op("get", f"{C}/drivers"), _expect(200)),
+    (
+        Op(
+            "post",
+            f"{C}/drivers",
+            body={"partner_id": "{partner_id}", "external_id": "DRV-MATRIX-NEW"},
+        ),
+        TARIFF_CREATE,
+    ),
+    (
+        Op(
+            "post",
+            f"{C}/authorize",
+            body={"driver_external_id": "DRV-partner_a", "evse_uid": "E-partner_a"},
+        ),
+        PROGRAM_ADMIN_ONLY,
+    ),
+]
+
+# Charging sessions: listed within the caller's scope (see charging/tests/test_sessions_api.py);
+# imported (OCPI JSON, CSV upload) by program admins and finance.
+MATRIX_CDR = {
+    "id": "CDR-MATRIX-NEW",
+    "start_date_time": "2025-03-10T08:00:00Z",
+    "end_date_time": "2025-03-10T09:00:00Z",
+    "cdr_location": {"evse_uid": "E-partner_a"},
+    "currency": "EUR",
+    "charging_periods": [],
+    "total_cost": {"excl_vat": 3.0, "incl_vat": 3.57},
+    "total_energy": 10,
+    "total_time": 1,
+    "last_updated": "2025-03-10T09:00:00Z",
+}
+GLOBAL += [
+    (Op("get", CS), _expect(200)),
+    (Op("post", f"{CS}/import", body=MATRIX_CDR), ADMIN_OR_FINANCE),
+    (
+        Op(
+            "post",
+            f"{CS}/import-csv",
+            upload="cdr_id,evse_uid,start,end,energy_kwh,currency,total_excl_vat,"
+            "total_incl_vat,payment_method\r\n"
+            "CDR-MATRIX-CSV,E-partner_a,2025-03-10T08:00:00Z,2025-03-10T09:00:00Z,10,EUR,"
+            "3.00,3.57,card\r\n",
+        ),
+        ADMIN_OR_FINANCE,
+    ),
+]
+
+# Settlements: runs are started by finance and program admins and read by vendor staff;
+# finalising and recording payments (on partner A's draft / final statement) likewise.
+SETTLEMENT_DRAFT = (("statement_id", "settlement_draft_id"),)
+SETTLEMENT_FINAL = (("statement_id", "settlement_final_id"),)
+GLOBAL += [
+    (Op("get", f"{SE}/statements"), _expect(200)),
+    (Op("get", f"{SE}/runs"), VENDOR_STAFF),
+    (
+        Op("post", f"{SE}/runs", body={"month": "2025-11"}),
+        _expect(403, program_admin=201, finance=201),
+    ),
+    (Op("get", f"{SE}/runs/{{run_id}}"), VENDOR_STAFF),
+    (Op("post", f"{SES}/finalise", body={}, use=SETTLEMENT_DRAFT), ADMIN_OR_FINANCE),
+    (
+        Op(
+            "post",
+            f"{SES}/payments",
+            body={"direction": "made", "paid_on": "2025-10-20", "amount": "1.00"},
+            use=SETTLEMENT_FINAL,
+        ),
+        _expect(403, program_admin=201, finance=201),
+    ),
+]
+
 # Global writes whose effect the snapshot does not hold (API tokens, programs), or that may
 # rightly find nothing to do (the deal jobs), or that only read (the conflict check).
 UNSNAPSHOTTED = {
@@ -478,6 +731,7 @@ UNSNAPSHOTTED = {
     ("POST", f"{D}/jobs/expire"),
     ("POST", f"{D}/jobs/match-orders"),
     ("POST", f"{D}/conflict-check"),
+    ("POST", f"{C}/authorize"),
 }
 
 # Operations anyone may call without logging in (they carry their own proof or none).
@@ -539,6 +793,25 @@ SNAPSHOT_MODELS = [
     DealConflict,
     DealExtension,
     DealAttachment,
+    Location,
+    ElectricityPrice,
+    ChargePoint,
+    ChargePointHosting,
+    Evse,
+    Connector,
+    Tariff,
+    TariffGroup,
+    TariffAssignment,
+    CorporateBilling,
+    Driver,
+    StatusNotification,
+    ChargingSession,
+    Contract,
+    SettlementRun,
+    Statement,
+    StatementLine,
+    SessionSettlement,
+    Payment,
 ]
 
 
@@ -606,6 +879,7 @@ def _build_objects(world, ev_program) -> dict:
             "certification_id": certification.pk,
             "competency_id": competency.pk,
             "product_id": product.pk,
+            "charging_location_id": _empty_location().pk,
         }
     }
     for name in ("partner_a", "partner_b", "operator", "child_1", "child_2"):
@@ -662,6 +936,8 @@ def _build_objects(world, ev_program) -> dict:
         deals = _build_deals(world, partner, product, name)
         objects[name] = {
             **deals,
+            **(charging := _build_charging(partner, name)),
+            "session_id": _build_session(charging["evse_id"], partner, name),
             "partner_id": partner.pk,
             "contact_id": partner.contacts.get().pk,
             "membership_id": partner.track_memberships.get(program=ev_program).pk,
@@ -671,7 +947,28 @@ def _build_objects(world, ev_program) -> dict:
             "nomination_id": nomination.pk,
             "person_certification_id": held.pk,
         }
+    _build_settlements(world, objects)
     return objects
+
+
+def _build_settlements(world, objects) -> None:
+    """September 2025 settled and final for every partner (their contracts are in force),
+    October 2025 a draft; the run ids and partner A's statements for the global operations."""
+    from partnerhub.settlements.services import settlement_run
+
+    settlement_run(month="2025-09", finalise=True)
+    run = settlement_run(month="2025-10")
+    for name in ("partner_a", "partner_b", "operator", "child_1", "child_2"):
+        ids = objects[name]
+        statements = dict(
+            Statement.objects.filter(partner_id=ids["partner_id"]).values_list("month", "pk")
+        )
+        ids["statement_id"] = statements[dt.date(2025, 9, 1)]
+        ids["settlement_draft_id"] = statements[dt.date(2025, 10, 1)]
+        ids["settlement_contract_id"] = Contract.objects.get(partner_id=ids["partner_id"]).pk
+    objects["catalogue"]["run_id"] = run.pk
+    objects["catalogue"]["settlement_draft_id"] = objects["partner_a"]["settlement_draft_id"]
+    objects["catalogue"]["settlement_final_id"] = objects["partner_a"]["statement_id"]
 
 
 def _build_deals(world, partner, product, name) -> dict:
@@ -717,6 +1014,124 @@ def _build_deals(world, partner, product, name) -> dict:
         "extension_id": extension.pk,
         "attachment_id": attachment.pk,
     }
+
+
+def _empty_location():
+    """A site without charge points yet (where new charge points go)."""
+    from partnerhub.charging import services as charging
+
+    return charging.location_create(
+        data={
+            "ocpi_id": "LOC-MATRIX",
+            "name": "Matrix site",
+            "address": "Matrixweg 1",
+            "city": "Berlin",
+            "country": "DE",
+        }
+    )
+
+
+def _build_charging(partner, name) -> dict:
+    """A location with a charge point (one AC EVSE) hosted by the partner since 2025, a tariff
+    group, a tariff assigned to the charge point and a spare one, corporate billing with a
+    corporate driver, and a contract in force allowing tariffs and users."""
+    from decimal import Decimal
+
+    from partnerhub.charging import services as charging
+    from partnerhub.settlements.models import Contract
+
+    Contract.objects.create(
+        name=f"Matrix contract {name}",
+        partner=partner,
+        start_month=dt.date(2025, 1, 1),
+        end_month=dt.date(2099, 12, 1),
+        ac_share_percent=Decimal(50),
+        dc_share_percent=Decimal(50),
+        can_manage_tariffs=True,
+        can_create_users=True,
+        fault_notifications=True,
+    )
+    location = charging.location_create(
+        data={
+            "ocpi_id": f"LOC-{name}",
+            "name": f"{name} site",
+            "address": "Matrixweg 2",
+            "city": "Berlin",
+            "country": "DE",
+            "electricity_prices": [
+                {"valid_from": "2025-01-01", "price_per_kwh": "0.2", "currency": "EUR"}
+            ],
+        }
+    )
+    cp = charging.charge_point_create(
+        location=location,
+        data={
+            "identity": f"CP-{name}",
+            "evses": [
+                {
+                    "uid": f"E-{name}",
+                    "current_type": "AC",
+                    "max_power_kw": "22",
+                    "connectors": [{"connector_id": "1", "standard": "IEC_62196_T2"}],
+                }
+            ],
+        },
+        partner=partner,
+        hosted_from=dt.date(2025, 1, 1),
+    )
+
+    def tariff(suffix):
+        return charging.tariff_create(
+            partner=partner,
+            data={
+                "id": f"T-{name}-{suffix}",
+                "currency": "EUR",
+                "elements": [
+                    {"price_components": [{"type": "ENERGY", "price": 0.3, "step_size": 1}]}
+                ],
+            },
+        )
+
+    group = charging.tariff_group_create(name=f"{name} group", partner=partner)
+    assigned, spare = tariff("main"), tariff("spare")
+    assignment = charging.assignment_create(tariff=assigned, target=cp)
+    charging.corporate_billing_set(
+        partner=partner, enabled=True, currency="EUR", monthly_limit=Decimal(150)
+    )
+    driver = charging.driver_create(
+        partner=partner, data={"external_id": f"DRV-{name}", "corporate_billing": True}
+    )
+    return {
+        "location_id": location.pk,
+        "charge_point_id": cp.pk,
+        "evse_id": cp.evses.get().pk,
+        "tariff_id": assigned.pk,
+        "spare_tariff_id": spare.pk,
+        "assignment_id": assignment.pk,
+        "tariff_group_id": group.pk,
+        "driver_id": driver.pk,
+    }
+
+
+def _build_session(evse_id: int, partner, name) -> int:
+    """One session on the partner's charge point, in March 2025 (hosted since January)."""
+    evse = Evse.objects.select_related("charge_point").get(pk=evse_id)
+    return ChargingSession.objects.create(
+        cdr_id=f"CDR-MATRIX-{name}",
+        evse=evse,
+        charge_point=evse.charge_point,
+        location_id=evse.charge_point.location_id,
+        partner=partner,
+        current_type=evse.current_type,
+        start=dt.datetime(2025, 3, 3, 8, tzinfo=dt.UTC),
+        end=dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC),
+        energy_wh=10_000,
+        currency="EUR",
+        energy_cost_minor=300,
+        total_excl_vat_minor=300,
+        total_incl_vat_minor=357,
+        payment_method="card",
+    ).pk
 
 
 @pytest.fixture(scope="module")

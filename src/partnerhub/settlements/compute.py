@@ -1,0 +1,731 @@
+"""The month's settlement for every partner in a handful of set-based statements.
+
+``compute_month`` (called by the services inside their transaction) does, for month M:
+
+1. delete M's draft statements (with their lines and per-session lines);
+2. small temp tables: contract terms as integers (``settle_terms``), electricity price
+   periods per location (``settle_price``), late sessions of closed months (``settle_late``);
+3. one INSERT ... SELECT creating M's statements (one per partner with a contract in force,
+   hosted or corporate-billed sessions in M, or late sessions), skipping partners whose
+   statement of M is already final;
+4. per-session lines: one INSERT ... SELECT for the hosted sessions of M (joined with the
+   statement, its contract and the electricity price in force on the start day), one for the
+   corporate-billed sessions, one for late sessions (adjustments, with the contract in force
+   in their own month);
+5. statement lines by GROUP BY of the per-session lines, then fee lines, platform fee lines
+   (asset-days from the hosting history), one VAT line, and the statement totals.
+
+Performance (``docs/benchmarks.md``): the cost is the per-session lines. Their foreign keys
+carry no database constraint (``models.SessionSettlement``: the ``INSERT ... SELECT`` joins
+what they reference; on PostgreSQL an enforced, deferred key queued one trigger event per row
+and key, fired at commit: 60 of 84 s at a million sessions). PostgreSQL gets ``ANALYZE`` of
+the fresh statements and temp tables before the per-session statements (without it the
+planner visits the sessions partner by partner, a heap page per session, instead of one
+sequential scan hashed on the partner); SQLite gets a 256 MiB page cache for the run (the
+connection's setting is restored afterwards).
+
+Rounding rules (``docs/money.md``): every per-session amount is rounded half-up to the minor
+unit once; lines and totals are exact sums of rounded amounts; platform fees and VAT are
+rounded once per line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.utils import timezone
+
+from partnerhub.settlements.sql import Dialect, as_int, half_up, per_kwh_divisor
+
+ST = "settlements_statement"
+LINE = "settlements_statementline"
+SS = "settlements_sessionsettlement"
+SESSION = "charging_chargingsession"
+
+NO_CONTRACT_WARNING = (
+    "No contract in force this month: the sessions are listed with partner share 0."
+)
+
+# SQLite page cache during a run, in KiB (negative: a size, not a page count).
+SQLITE_CACHE_KIB = -262_144
+
+# The order of lines on a statement.
+POSITION = {
+    "revenue": 10,
+    "no_contract": 11,
+    "other_currency": 12,
+    "session_fee": 20,
+    "kwh_fee": 21,
+    "handling_fee": 22,
+    "platform_charge_point": 30,
+    "platform_ac_evse": 31,
+    "platform_dc_evse": 32,
+    "vat": 40,
+    "corporate": 50,
+}
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+@dataclass
+class MonthResult:
+    statements: int
+    sessions: int
+    adjustments: int
+    skipped_final: int
+    max_session_id: int
+    step_seconds: dict = field(default_factory=dict)
+
+
+class _Runner:
+    def __init__(self, month: dt.date, partner_ids: list[int] | None, run_id: int | None):
+        self.d = Dialect(connection.vendor)
+        self.a = month_start(month)
+        self.b = next_month(self.a)
+        self.last = self.b - dt.timedelta(days=1)
+        self.days = (self.b - self.a).days
+        self.ts_a = dt.datetime.combine(self.a, dt.time(), tzinfo=dt.UTC)
+        self.ts_b = dt.datetime.combine(self.b, dt.time(), tzinfo=dt.UTC)
+        self.partner_ids = None if partner_ids is None else [int(p) for p in partner_ids]
+        self.run_id = run_id
+        self.now = timezone.now()
+        self.cursor = connection.cursor()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def sql(self, statement: str, params: dict | None = None) -> int:
+        self.cursor.execute(statement, params or {})
+        return self.cursor.rowcount
+
+    def scalar(self, statement: str, params: dict | None = None):
+        self.cursor.execute(statement, params or {})
+        row = self.cursor.fetchone()
+        return row[0] if row else None
+
+    def partner_filter(self, column: str) -> str:
+        if self.partner_ids is None:
+            return "TRUE"
+        if not self.partner_ids:
+            return "FALSE"
+        return f"{column} IN ({', '.join(str(p) for p in self.partner_ids)})"
+
+    def date(self, name: str) -> str:
+        return f"%({name})s::date" if self.d.pg else f"%({name})s"
+
+    @property
+    def params(self) -> dict:
+        ops = connection.ops
+        return {
+            "a": ops.adapt_datefield_value(self.a),
+            "b": ops.adapt_datefield_value(self.b),
+            "last": ops.adapt_datefield_value(self.last),
+            "ts_a": ops.adapt_datetimefield_value(self.ts_a),
+            "ts_b": ops.adapt_datetimefield_value(self.ts_b),
+            "run": self.run_id,
+            "now": ops.adapt_datetimefield_value(self.now),
+            "w": self.w,
+            "days": self.days,
+        }
+
+    def in_force(self, t: str, month_sql: str) -> str:
+        """SQL: the contract terms row ``t`` is in force in the month ``month_sql``."""
+        return (
+            f"({t}.start_month <= {month_sql} AND ({t}.end_month >= {month_sql} OR "
+            f"({t}.auto_renew = 1 AND ({t}.terminated_after IS NULL OR "
+            f"{t}.terminated_after >= {month_sql}))))"
+        )
+
+    def ours(self, alias: str = "st") -> str:
+        """The statements this computation writes: the month's drafts (in the filter)."""
+        return (
+            f"{alias}.month = {self.date('a')} AND {alias}.status = 'draft' AND "
+            f"{self.partner_filter(alias + '.partner_id')}"
+        )
+
+    # -- the steps ----------------------------------------------------------------------------
+
+    def run(self) -> MonthResult:
+        self.w = self.scalar(f"SELECT COALESCE(MAX(id), 0) FROM {SESSION}") or 0
+        steps = self.steps = {}
+
+        def timed(name, step):
+            began = time.perf_counter()
+            value = step()
+            steps[name] = round(time.perf_counter() - began, 3)
+            return value
+
+        cache = None
+        if not self.d.pg:
+            # A bigger page cache for this run (the default 2 MiB re-reads the session pages
+            # the joins visit); the connection's own setting is restored below.
+            cache = self.scalar("PRAGMA cache_size")
+            self.sql(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
+        try:
+            self.drop_temps()
+            timed("delete_drafts", self.delete_drafts)
+            timed("temp_terms", self.temp_terms)
+            timed("temp_prices", self.temp_prices)
+            adjustments = timed("late_sessions", self.temp_late)
+            timed("statements", self.create_statements)
+            sessions = timed("session_lines", self.session_lines)
+            timed("statement_lines", self.statement_lines)
+            timed("platform_fees", self.platform_fees)
+            timed("vat", self.vat_lines)
+            timed("totals", self.totals)
+            statements = self.scalar(
+                f"SELECT COUNT(*) FROM {ST} st WHERE {self.ours()}", self.params
+            )
+            skipped = self.scalar(
+                f"SELECT COUNT(*) FROM {ST} st WHERE st.month = {self.date('a')} AND "
+                f"st.status = 'final' AND {self.partner_filter('st.partner_id')}",
+                self.params,
+            )
+        finally:
+            self.drop_temps()
+            if cache is not None:
+                self.sql(f"PRAGMA cache_size = {int(cache)}")
+        return MonthResult(statements, sessions, adjustments, skipped, self.w, steps)
+
+    TEMPS = ("settle_terms", "settle_price", "settle_late", "settle_agg", "settle_hosting",
+             "settle_evse", "settle_assets", "settle_totals")  # fmt: skip
+
+    def drop_temps(self) -> None:
+        for name in self.TEMPS:
+            self.sql(self.d.drop_temp(name))
+
+    def delete_drafts(self) -> None:
+        mine = f"SELECT st.id FROM {ST} st WHERE {self.ours()}"
+        self.sql(f"DELETE FROM {SS} WHERE statement_id IN ({mine})", self.params)
+        self.sql(f"DELETE FROM {LINE} WHERE statement_id IN ({mine})", self.params)
+        self.sql(f"DELETE FROM {ST} WHERE id IN ({mine})", self.params)
+
+    def temp_terms(self) -> None:
+        def flag(column: str) -> str:
+            return f"CASE WHEN {column} THEN 1 ELSE 0 END"
+
+        self.sql(
+            self.d.temp_table(
+                "settle_terms",
+                f"""
+                SELECT id, partner_id, currency, start_month, end_month,
+                       {flag("auto_renew")} AS auto_renew, terminated_after,
+                       {as_int("ac_share_percent", 100)} AS ac_bp,
+                       {as_int("dc_share_percent", 100)} AS dc_bp,
+                       {flag("exclude_connection_fee")} AS excl,
+                       {flag("deduct_electricity")} AS ded,
+                       {flag("reimburse_electricity")} AS reimb,
+                       session_fee_ac_minor AS sfee_ac, session_fee_dc_minor AS sfee_dc,
+                       {as_int("kwh_fee_ac", 1_000_000)} AS kwh_ac,
+                       {as_int("kwh_fee_dc", 1_000_000)} AS kwh_dc,
+                       {as_int("handling_fee_percent", 100)} AS handling_bp,
+                       platform_fee_charge_point_minor AS pf_cp,
+                       platform_fee_ac_evse_minor AS pf_ac,
+                       platform_fee_dc_evse_minor AS pf_dc,
+                       {as_int("vat_percent", 100)} AS vat_bp,
+                       {per_kwh_divisor("currency")} AS div
+                FROM settlements_contract
+                """,
+            )
+        )
+        self.sql("CREATE INDEX settle_terms_partner ON settle_terms (partner_id, start_month)")
+        self.sql("CREATE UNIQUE INDEX settle_terms_id ON settle_terms (id)")
+
+    def temp_prices(self) -> None:
+        """Price periods as UTC timestamps [from, to), comparable with ``start`` as stored
+        (no per-session date conversion)."""
+        if self.d.pg:
+            ts = "(CAST({} AS TIMESTAMP) AT TIME ZONE 'UTC')"
+            end = "CAST('9999-12-31 00:00:00+00' AS TIMESTAMPTZ)"
+        else:
+            ts = "({} || ' 00:00:00')"
+            end = "'9999-12-31 00:00:00'"
+        nxt = "LEAD(valid_from) OVER (PARTITION BY location_id ORDER BY valid_from)"
+        self.sql(
+            self.d.temp_table(
+                "settle_price",
+                f"""
+                SELECT location_id, {ts.format("valid_from")} AS valid_from,
+                       COALESCE({ts.format(nxt)}, {end}) AS valid_to,
+                       {as_int("price_per_kwh", 1_000_000)} AS micro
+                FROM charging_electricityprice
+                """,
+            )
+        )
+        self.sql("CREATE INDEX settle_price_location ON settle_price (location_id, valid_from)")
+
+    def temp_late(self) -> int:
+        """Sessions of earlier, closed months not on any final statement (late arrivals)."""
+        low = self.scalar(
+            f"SELECT MIN(max_session_id) FROM {ST} WHERE status = 'final' AND month < "
+            f"{self.date('a')}",
+            self.params,
+        )
+        empty = "SELECT 0 AS session_id, 0 AS is_corporate, 0 AS partner_id, "
+        empty += f"{self.date('a')} AS original_month, 0 AS contract_id WHERE FALSE"
+        if low is None:
+            self.sql(self.d.temp_table("settle_late", empty), self.params)
+            return 0
+        month = self.d.month("s.start")
+
+        def side(partner_col: str, corporate: bool) -> str:
+            truth = "TRUE" if corporate else "FALSE"
+            return f"""
+                SELECT s.id AS session_id, {1 if corporate else 0} AS is_corporate,
+                       s.{partner_col} AS partner_id, {month} AS original_month
+                FROM {SESSION} s
+                WHERE s.id > %(low)s AND s.id <= %(w)s AND s.start < %(ts_a)s
+                  AND s.{partner_col} IS NOT NULL
+                  AND {self.partner_filter("s." + partner_col)}
+                  AND NOT EXISTS (SELECT 1 FROM {SS} f WHERE f.session_id = s.id
+                                  AND f.is_corporate = {truth} AND f.is_final = TRUE)
+            """
+
+        closed = f"""
+            (EXISTS (SELECT 1 FROM {ST} f WHERE f.partner_id = c.partner_id
+                     AND f.month = c.original_month AND f.status = 'final')
+             OR (NOT EXISTS (SELECT 1 FROM {ST} f WHERE f.partner_id = c.partner_id
+                             AND f.month = c.original_month)
+                 AND EXISTS (SELECT 1 FROM {ST} f WHERE f.month = c.original_month
+                             AND f.status = 'final')))
+        """
+        contract = f"""
+            (SELECT t.id FROM settle_terms t WHERE t.partner_id = c.partner_id
+             AND {self.in_force("t", "c.original_month")}
+             ORDER BY t.start_month DESC, t.id DESC LIMIT 1)
+        """
+        self.sql(
+            self.d.temp_table(
+                "settle_late",
+                f"""
+                SELECT c.session_id, c.is_corporate, c.partner_id, c.original_month,
+                       CASE WHEN c.is_corporate = 1 THEN NULL ELSE {contract} END AS contract_id
+                FROM ({side("partner_id", False)} UNION ALL {side("corporate_partner_id", True)}) c
+                WHERE {closed}
+                """,
+            ),
+            {**self.params, "low": low},
+        )
+        self.sql("CREATE INDEX settle_late_partner ON settle_late (partner_id)")
+        return self.scalar("SELECT COUNT(*) FROM settle_late") or 0
+
+    def create_statements(self) -> None:
+        in_month = "s.start >= %(ts_a)s AND s.start < %(ts_b)s AND s.id <= %(w)s"
+        contract = f"""
+            (SELECT t.id FROM settle_terms t WHERE t.partner_id = p.id
+             AND {self.in_force("t", self.date("a"))}
+             ORDER BY t.start_month DESC, t.id DESC LIMIT 1)
+        """
+        hosted = f"(SELECT s.currency FROM {SESSION} s WHERE s.partner_id = k.partner_id AND {in_month} ORDER BY s.start LIMIT 1)"  # noqa: E501
+        corporate = f"(SELECT s.currency FROM {SESSION} s WHERE s.corporate_partner_id = k.partner_id AND {in_month} ORDER BY s.start LIMIT 1)"  # noqa: E501
+        late = f"(SELECT s.currency FROM settle_late l JOIN {SESSION} s ON s.id = l.session_id WHERE l.partner_id = k.partner_id LIMIT 1)"  # noqa: E501
+        latest_vat = f"""
+            (SELECT t2.vat_bp FROM settle_terms t2 WHERE t2.partner_id = k.partner_id
+             AND t2.start_month <= {self.date("a")} ORDER BY t2.start_month DESC LIMIT 1)
+        """
+        self.sql(
+            f"""
+            INSERT INTO {ST} (created_at, updated_at, partner_id, month, currency, status,
+                number, contract_id, vat_bp, run_id, max_session_id, warning, sessions,
+                energy_wh, revenue_minor, shareable_minor, partner_share_minor,
+                operator_share_minor, reimbursement_minor, fees_minor, platform_fees_minor,
+                vat_minor, corporate_minor, adjustments_minor, net_minor)
+            SELECT %(now)s, %(now)s, k.partner_id, {self.date("a")},
+                   COALESCE(t.currency, {hosted}, {corporate}, {late},
+                            (SELECT cb.currency FROM charging_corporatebilling cb
+                             WHERE cb.partner_id = k.partner_id), 'EUR'),
+                   'draft', NULL, k.contract_id, COALESCE(t.vat_bp, {latest_vat}, 0), %(run)s,
+                   %(w)s,
+                   CASE WHEN k.contract_id IS NULL THEN %(warning)s ELSE '' END,
+                   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            FROM (SELECT p.id AS partner_id, {contract} AS contract_id
+                  FROM partners_partner p WHERE {self.partner_filter("p.id")}) k
+            LEFT JOIN settle_terms t ON t.id = k.contract_id
+            WHERE (k.contract_id IS NOT NULL
+                   OR EXISTS (SELECT 1 FROM {SESSION} s WHERE s.partner_id = k.partner_id
+                              AND {in_month})
+                   OR EXISTS (SELECT 1 FROM {SESSION} s
+                              WHERE s.corporate_partner_id = k.partner_id
+                              AND s.corporate_partner_id IS NOT NULL AND {in_month})
+                   OR EXISTS (SELECT 1 FROM settle_late l WHERE l.partner_id = k.partner_id))
+              AND NOT EXISTS (SELECT 1 FROM {ST} f WHERE f.partner_id = k.partner_id
+                              AND f.month = {self.date("a")})
+            ORDER BY k.partner_id
+            """,
+            {**self.params, "warning": NO_CONTRACT_WARNING},
+        )
+        if self.d.pg:
+            # Fresh rows the planner has not seen: without statistics it expects one
+            # statement and visits the sessions partner by partner through the index (one
+            # heap page per session) instead of one sequential scan hashed on the partner.
+            self.sql(f"ANALYZE {ST}")
+            self.sql("ANALYZE settle_terms")
+            self.sql("ANALYZE settle_price")
+            self.sql("ANALYZE settle_late")
+
+    # -- per-session lines ----------------------------------------------------------------------
+
+    COLUMNS = (
+        "statement_id, session_id, kind, is_corporate, is_final, is_adjustment, original_month, "
+        "contract_id, current_type, flagged, energy_wh, revenue_minor, connection_fee_minor, "
+        "electricity_minor, deducted_minor, shareable_minor, rate_bp, partner_share_minor, "
+        "operator_share_minor, reimbursement_minor, session_fee_minor, kwh_fee_minor, "
+        "handling_fee_minor, discount_minor, charged_minor, vat_minor, amount_minor"
+    )
+
+    def revenue_select(
+        self, source: tuple[str, str], contract_sql: str, adjustment: bool, orig: str
+    ) -> str:
+        """The per-session revenue-share lines of the sessions ``source`` yields (aliases
+        ``st`` statement and ``s`` session), settled under the contract ``contract_sql``."""
+        t1 = f"""
+            SELECT st.id AS statement_id, s.id AS session_id,
+                   CASE WHEN t.id IS NULL THEN 'no_contract'
+                        WHEN s.currency <> st.currency THEN 'other_currency'
+                        ELSE 'revenue' END AS kind,
+                   CASE WHEN t.id IS NOT NULL AND s.currency = st.currency THEN 1 ELSE 0 END
+                       AS ok,
+                   {orig} AS original_month, t.id AS contract_id, s.current_type, s.flagged,
+                   s.energy_wh, s.total_excl_vat_minor AS r, s.connection_fee_minor AS cf,
+                   COALESCE(pr.micro, 0) AS price, COALESCE(t.div, {10**7}) AS div,
+                   COALESCE(t.excl, 0) AS excl, COALESCE(t.ded, 0) AS ded,
+                   COALESCE(t.reimb, 0) AS reimb_on,
+                   COALESCE(CASE WHEN s.current_type = 'DC' THEN t.dc_bp ELSE t.ac_bp END, 0)
+                       AS bp,
+                   COALESCE(CASE WHEN s.current_type = 'DC' THEN t.sfee_dc ELSE t.sfee_ac END, 0)
+                       AS sfee,
+                   COALESCE(CASE WHEN s.current_type = 'DC' THEN t.kwh_dc ELSE t.kwh_ac END, 0)
+                       AS kwh,
+                   COALESCE(t.handling_bp, 0) AS hbp
+            {source[0]}
+            LEFT JOIN settle_terms t ON t.id = {contract_sql}
+            LEFT JOIN settle_price pr ON pr.location_id = s.location_id
+                 AND pr.valid_from <= s.start AND pr.valid_to > s.start
+            WHERE {source[1]}
+        """
+        t2 = f"""
+            SELECT t1.*, {half_up("t1.energy_wh * t1.price", "t1.div")} AS e,
+                   t1.cf * t1.excl * t1.ok AS x
+            FROM ({t1}{self.d.fence()}) t1
+        """
+        t3 = f"""
+            SELECT t2.*, t2.e * t2.ded * t2.ok AS d,
+                   t2.r - t2.cf * t2.excl * t2.ok - t2.e * t2.ded * t2.ok AS sh
+            FROM ({t2}{self.d.fence()}) t2
+        """
+        t4 = f"""
+            SELECT t3.*, {half_up("t3.sh * t3.bp * t3.ok", "10000")} AS p,
+                   {half_up("t3.energy_wh * t3.kwh * t3.ok", "t3.div")} AS kf
+            FROM ({t3}{self.d.fence()}) t3
+        """
+        adj = "TRUE" if adjustment else "FALSE"
+        return f"""
+            SELECT t4.statement_id, t4.session_id, t4.kind, FALSE, FALSE, {adj},
+                   t4.original_month, t4.contract_id, t4.current_type, t4.flagged, t4.energy_wh,
+                   t4.r, t4.x, t4.e, t4.d, t4.sh, t4.bp * t4.ok, t4.p, t4.sh - t4.p,
+                   t4.e * t4.reimb_on * t4.ok, t4.sfee * t4.ok, t4.kf,
+                   {half_up("t4.p * t4.hbp * t4.ok", "10000")}, 0, 0, 0,
+                   t4.p + t4.e * t4.reimb_on * t4.ok - t4.sfee * t4.ok - t4.kf
+                       - {half_up("t4.p * t4.hbp * t4.ok", "10000")}
+            FROM ({t4}{self.d.fence()}) t4
+        """
+
+    def corporate_select(self, source: tuple[str, str], adjustment: bool, orig: str) -> str:
+        t1 = f"""
+            SELECT st.id AS statement_id, s.id AS session_id,
+                   CASE WHEN s.currency = st.currency THEN 'corporate' ELSE 'other_currency' END
+                       AS kind,
+                   CASE WHEN s.currency = st.currency THEN 1 ELSE 0 END AS ok,
+                   {orig} AS original_month, s.current_type, s.flagged, s.energy_wh,
+                   s.total_excl_vat_minor AS r, s.total_incl_vat_minor AS incl,
+                   COALESCE({as_int("cb.discount_percent", 100)}, 0) AS disc_bp
+            {source[0]}
+            LEFT JOIN charging_corporatebilling cb ON cb.partner_id = st.partner_id
+            WHERE {source[1]}
+        """
+        t2 = f"""
+            SELECT t1.*, {half_up("t1.r * t1.disc_bp", "10000")} * t1.ok AS discount
+            FROM ({t1}{self.d.fence()}) t1
+        """
+        t3 = f"""
+            SELECT t2.*, (t2.r - t2.discount) * t2.ok AS charged
+            FROM ({t2}{self.d.fence()}) t2
+        """
+        t4 = f"""
+            SELECT t3.*, CASE WHEN t3.r > 0
+                              THEN {half_up("t3.charged * (t3.incl - t3.r)", "t3.r")}
+                              ELSE (t3.incl - t3.r) * t3.ok END AS vat
+            FROM ({t3}{self.d.fence()}) t3
+        """
+        adj = "TRUE" if adjustment else "FALSE"
+        return f"""
+            SELECT t4.statement_id, t4.session_id, t4.kind, TRUE, FALSE, {adj},
+                   t4.original_month, NULL, t4.current_type, t4.flagged, t4.energy_wh, t4.r,
+                   0, 0, 0, 0, t4.disc_bp * t4.ok, 0, 0, 0, 0, 0, 0, t4.discount, t4.charged,
+                   t4.vat, -(t4.charged + t4.vat)
+            FROM ({t4}{self.d.fence()}) t4
+        """
+
+    def session_lines(self) -> int:
+        in_month = "s.start >= %(ts_a)s AND s.start < %(ts_b)s AND s.id <= %(w)s"
+        a = self.date("a")
+        # SQLite keeps the left table of a CROSS JOIN as the outer loop: the statements, so
+        # the per-session lines are written grouped by statement (cheap index appends).
+        hosted = (
+            f"FROM {ST} st CROSS JOIN {SESSION} s",
+            f"{self.ours()} AND s.partner_id = st.partner_id AND {in_month}",
+        )
+        corporate = (
+            f"FROM {ST} st CROSS JOIN {SESSION} s",
+            f"{self.ours()} AND s.corporate_partner_id = st.partner_id "
+            f"AND s.corporate_partner_id IS NOT NULL AND {in_month}",
+        )
+
+        def late(flag: int) -> tuple[str, str]:
+            return (
+                f"FROM {ST} st CROSS JOIN settle_late l CROSS JOIN {SESSION} s",
+                f"{self.ours()} AND l.partner_id = st.partner_id AND l.is_corporate = {flag} "
+                "AND s.id = l.session_id",
+            )
+
+        total = 0
+        for name, select in (
+            ("hosted", self.revenue_select(hosted, "st.contract_id", False, a)),
+            ("corporate", self.corporate_select(corporate, False, a)),
+            ("late", self.revenue_select(late(0), "l.contract_id", True, "l.original_month")),
+            ("late_corporate", self.corporate_select(late(1), True, "l.original_month")),
+        ):
+            began = time.perf_counter()
+            total += max(self.sql(f"INSERT INTO {SS} ({self.COLUMNS}) {select}", self.params), 0)
+            self.steps[f"session_lines_{name}"] = round(time.perf_counter() - began, 3)
+        return total
+
+    # -- statement lines ------------------------------------------------------------------------
+
+    LINE_COLUMNS = (
+        "statement_id, position, kind, current_type, is_adjustment, original_month, "
+        "contract_id, sessions, flagged_sessions, energy_wh, quantity, asset_days, rate_bp, "
+        "unit_minor, revenue_minor, connection_fee_minor, electricity_minor, deducted_minor, "
+        "shareable_minor, partner_share_minor, operator_share_minor, reimbursement_minor, "
+        "fee_minor, discount_minor, charged_minor, vat_minor, amount_minor"
+    )
+
+    def statement_lines(self) -> None:
+        flagged = "SUM(CASE WHEN ss.flagged THEN 1 ELSE 0 END)"
+        sums = f"""
+            COUNT(*) AS n, {flagged} AS flagged_n, SUM(ss.energy_wh) AS energy,
+            MAX(ss.rate_bp) AS rate, SUM(ss.revenue_minor) AS r,
+            SUM(ss.connection_fee_minor) AS x, SUM(ss.electricity_minor) AS e,
+            SUM(ss.deducted_minor) AS d, SUM(ss.shareable_minor) AS sh,
+            SUM(ss.partner_share_minor) AS p, SUM(ss.operator_share_minor) AS o,
+            SUM(ss.reimbursement_minor) AS reimb, SUM(ss.session_fee_minor) AS sfee,
+            SUM(ss.kwh_fee_minor) AS kfee, SUM(ss.handling_fee_minor) AS hfee,
+            SUM(ss.discount_minor) AS discount, SUM(ss.charged_minor) AS charged,
+            SUM(ss.vat_minor) AS vat, SUM(ss.amount_minor) AS amount
+        """
+        mine = f"SELECT st.id FROM {ST} st WHERE {self.ours()}"
+        # The month's own sessions: grouped along the (statement, kind, type, adjustment)
+        # index, so no sort of the per-session lines is needed.
+        self.sql(
+            self.d.temp_table(
+                "settle_agg",
+                f"""
+                SELECT ss.statement_id, ss.kind, ss.current_type, ss.is_adjustment,
+                       MAX(ss.original_month) AS original_month,
+                       MAX(ss.contract_id) AS contract_id, {sums}
+                FROM {SS} ss
+                WHERE ss.statement_id IN ({mine}) AND ss.is_adjustment = FALSE
+                GROUP BY ss.statement_id, ss.kind, ss.current_type, ss.is_adjustment
+                UNION ALL
+                SELECT ss.statement_id, ss.kind, ss.current_type, ss.is_adjustment,
+                       ss.original_month, ss.contract_id, {sums}
+                FROM {SS} ss
+                WHERE ss.statement_id IN ({mine}) AND ss.is_adjustment = TRUE
+                GROUP BY ss.statement_id, ss.kind, ss.current_type, ss.is_adjustment,
+                         ss.original_month, ss.contract_id
+                """,
+            ),
+            self.params,
+        )
+        orig = "CASE WHEN g.is_adjustment THEN g.original_month ELSE NULL END"
+        position = (
+            "CASE g.kind "
+            + " ".join(f"WHEN '{k}' THEN {v}" for k, v in POSITION.items())
+            + " ELSE 99 END"
+        )
+        self.sql(
+            f"""
+            INSERT INTO {LINE} ({self.LINE_COLUMNS})
+            SELECT g.statement_id, {position}, g.kind, g.current_type, g.is_adjustment, {orig},
+                   g.contract_id, g.n, g.flagged_n, g.energy, 0, 0, g.rate, 0, g.r, g.x, g.e,
+                   g.d, g.sh, g.p, g.o, g.reimb, 0, g.discount, g.charged, g.vat,
+                   CASE WHEN g.kind = 'revenue' THEN g.p + g.reimb
+                        WHEN g.kind = 'corporate' THEN g.amount ELSE 0 END
+            FROM settle_agg g
+            """,
+            self.params,
+        )
+        for kind, column, rate in (
+            ("session_fee", "sfee", "0"),
+            ("kwh_fee", "kfee", "0"),
+            ("handling_fee", "hfee", "COALESCE(t.handling_bp, 0)"),
+        ):
+            self.sql(
+                f"""
+                INSERT INTO {LINE} ({self.LINE_COLUMNS})
+                SELECT g.statement_id, {POSITION[kind]}, '{kind}', g.current_type,
+                       g.is_adjustment, {orig}, g.contract_id, g.n, 0, g.energy, 0, 0, {rate}, 0,
+                       0, 0, 0, 0, 0, 0, 0, 0, g.{column}, 0, 0, 0, -g.{column}
+                FROM settle_agg g LEFT JOIN settle_terms t ON t.id = g.contract_id
+                WHERE g.kind = 'revenue' AND g.{column} <> 0
+                """,
+                self.params,
+            )
+
+    def platform_fees(self) -> None:
+        d = self.d
+        a, last = self.date("a"), self.date("last")
+        days = d.days_between(
+            d.least(f"COALESCE(h.valid_to, {last})", last), d.greatest("h.valid_from", a)
+        )
+        self.sql(
+            d.temp_table(
+                "settle_hosting",
+                f"""
+                SELECT h.partner_id, h.charge_point_id, CAST(SUM({days} + 1) AS BIGINT) AS days
+                FROM charging_chargepointhosting h
+                WHERE h.valid_from <= {last} AND (h.valid_to IS NULL OR h.valid_to >= {a})
+                  AND {self.partner_filter("h.partner_id")}
+                GROUP BY h.partner_id, h.charge_point_id
+                """,
+            ),
+            self.params,
+        )
+        self.sql(
+            d.temp_table(
+                "settle_evse",
+                """
+                SELECT e.charge_point_id,
+                       SUM(CASE WHEN e.current_type = 'AC' THEN 1 ELSE 0 END) AS ac,
+                       SUM(CASE WHEN e.current_type = 'DC' THEN 1 ELSE 0 END) AS dc
+                FROM charging_evse e
+                WHERE e.charge_point_id IN (SELECT charge_point_id FROM settle_hosting)
+                GROUP BY e.charge_point_id
+                """,
+            )
+        )
+        self.sql("CREATE INDEX settle_evse_cp ON settle_evse (charge_point_id)")
+        self.sql(
+            d.temp_table(
+                "settle_assets",
+                """
+                SELECT h.partner_id, COUNT(*) AS cp_n, CAST(SUM(h.days) AS BIGINT) AS cp_days,
+                       CAST(SUM(COALESCE(e.ac, 0)) AS BIGINT) AS ac_n,
+                       CAST(SUM(h.days * COALESCE(e.ac, 0)) AS BIGINT) AS ac_days,
+                       CAST(SUM(COALESCE(e.dc, 0)) AS BIGINT) AS dc_n,
+                       CAST(SUM(h.days * COALESCE(e.dc, 0)) AS BIGINT) AS dc_days
+                FROM settle_hosting h
+                LEFT JOIN settle_evse e ON e.charge_point_id = h.charge_point_id
+                GROUP BY h.partner_id
+                """,
+            )
+        )
+        for kind, prefix, fee in (
+            ("platform_charge_point", "cp", "pf_cp"),
+            ("platform_ac_evse", "ac", "pf_ac"),
+            ("platform_dc_evse", "dc", "pf_dc"),
+        ):
+            amount = half_up(f"t.{fee} * x.{prefix}_days", "%(days)s")
+            self.sql(
+                f"""
+                INSERT INTO {LINE} ({self.LINE_COLUMNS})
+                SELECT st.id, {POSITION[kind]}, '{kind}', '', FALSE, NULL, st.contract_id, 0, 0,
+                       0, x.{prefix}_n, x.{prefix}_days, 0, t.{fee}, 0, 0, 0, 0, 0, 0, 0, 0,
+                       {amount}, 0, 0, 0, -{amount}
+                FROM {ST} st
+                JOIN settle_terms t ON t.id = st.contract_id
+                JOIN settle_assets x ON x.partner_id = st.partner_id
+                WHERE {self.ours()} AND t.{fee} > 0 AND x.{prefix}_days > 0
+                """,
+                self.params,
+            )
+
+    def vat_lines(self) -> None:
+        fee_kinds = "'session_fee', 'kwh_fee', 'handling_fee', 'platform_charge_point', " \
+            "'platform_ac_evse', 'platform_dc_evse'"  # fmt: skip
+        vat = half_up("b.base * st.vat_bp", "10000")
+        self.sql(
+            f"""
+            INSERT INTO {LINE} ({self.LINE_COLUMNS})
+            SELECT st.id, {POSITION["vat"]}, 'vat', '', FALSE, NULL, st.contract_id, 0, 0, 0, 0,
+                   0, st.vat_bp, 0, 0, 0, 0, 0, 0, 0, 0, 0, b.base, 0, 0, {vat}, -{vat}
+            FROM {ST} st
+            JOIN (SELECT l.statement_id, CAST(SUM(l.fee_minor) AS BIGINT) AS base FROM {LINE} l
+                  WHERE l.kind IN ({fee_kinds}) GROUP BY l.statement_id) b
+                 ON b.statement_id = st.id
+            WHERE {self.ours()} AND b.base <> 0
+            """,
+            self.params,
+        )
+
+    def totals(self) -> None:
+        hosted = "('revenue', 'no_contract', 'other_currency')"
+        shared = "('revenue', 'no_contract')"
+        fees = "('session_fee', 'kwh_fee', 'handling_fee')"
+        platform = "('platform_charge_point', 'platform_ac_evse', 'platform_dc_evse')"
+
+        def s(column: str, kinds: str | None) -> str:
+            cond = f"l.kind IN {kinds}" if kinds else "TRUE"
+            return f"SUM(CASE WHEN {cond} THEN l.{column} ELSE 0 END)"
+
+        self.sql(
+            self.d.temp_table(
+                "settle_totals",
+                f"""
+                SELECT l.statement_id, {s("sessions", hosted)} AS sessions,
+                       {s("energy_wh", hosted)} AS energy_wh,
+                       {s("revenue_minor", shared)} AS revenue,
+                       {s("shareable_minor", shared)} AS shareable,
+                       {s("partner_share_minor", shared)} AS p,
+                       {s("operator_share_minor", shared)} AS o,
+                       {s("reimbursement_minor", shared)} AS reimb,
+                       {s("fee_minor", fees)} AS fees, {s("fee_minor", platform)} AS platform,
+                       {s("vat_minor", "('vat')")} AS vat,
+                       -{s("amount_minor", "('corporate')")} AS corporate,
+                       SUM(CASE WHEN l.is_adjustment THEN l.amount_minor ELSE 0 END) AS adj,
+                       SUM(l.amount_minor) AS net
+                FROM {LINE} l JOIN {ST} st ON st.id = l.statement_id
+                WHERE {self.ours()}
+                GROUP BY l.statement_id
+                """,
+            ),
+            self.params,
+        )
+        self.sql(
+            f"""
+            UPDATE {ST} SET sessions = x.sessions, energy_wh = x.energy_wh,
+                revenue_minor = x.revenue, shareable_minor = x.shareable,
+                partner_share_minor = x.p, operator_share_minor = x.o,
+                reimbursement_minor = x.reimb, fees_minor = x.fees,
+                platform_fees_minor = x.platform, vat_minor = x.vat,
+                corporate_minor = x.corporate, adjustments_minor = x.adj, net_minor = x.net
+            FROM settle_totals x WHERE {ST}.id = x.statement_id
+            """,
+            self.params,
+        )
+
+
+def compute_month(
+    month: dt.date, *, run_id: int | None = None, partner_ids: list[int] | None = None
+) -> MonthResult:
+    """Recompute the drafts of ``month`` (of ``partner_ids`` only when given). The caller
+    holds the transaction (and the settlement lock)."""
+    return _Runner(month, partner_ids, run_id).run()
