@@ -816,7 +816,8 @@ class _Builder:
             partner_set_status(
                 actor=manager or self.admin, partner=partner, status=to_status, reason=reason
             )
-        self.history[partner.pk] = [_at(day, rng) for _, _, day in plan]
+        # Sorted: two changes planned on the same day get random times that must stay in order.
+        self.history[partner.pk] = sorted(_at(day, rng) for _, _, day in plan)
         self.created_on[partner.pk] = self.history[partner.pk][0]
 
         # Contacts of each role; the administrative and technical ones also log in.
