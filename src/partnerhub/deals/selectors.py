@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
-from partnerhub.core.permissions import is_partner_user, visible_partners
+from partnerhub.core.permissions import is_partner_user, scope_to_visible_partners
 from partnerhub.deals.models import (
     DealConflict,
     DealExtension,
@@ -20,7 +20,7 @@ from partnerhub.deals.models import (
 
 
 def _visible(user) -> QuerySet[DealRegistration]:
-    return DealRegistration.objects.filter(partner__in=visible_partners(user))
+    return scope_to_visible_partners(DealRegistration.objects.all(), user)
 
 
 def _with_details(qs: QuerySet[DealRegistration]) -> QuerySet[DealRegistration]:
@@ -81,16 +81,16 @@ def review_queue(*, fetched_by) -> QuerySet[DealRegistration]:
 
 def extension_get(*, fetched_by, extension_id: int) -> DealExtension:
     return get_object_or_404(
-        DealExtension.objects.filter(
-            registration__partner__in=visible_partners(fetched_by)
+        scope_to_visible_partners(
+            DealExtension.objects.all(), fetched_by, "registration__partner"
         ).select_related("registration__partner"),
         pk=extension_id,
     )
 
 
 def extension_list(*, fetched_by, status: str | None = None) -> QuerySet[DealExtension]:
-    qs = DealExtension.objects.filter(
-        registration__partner__in=visible_partners(fetched_by)
+    qs = scope_to_visible_partners(
+        DealExtension.objects.all(), fetched_by, "registration__partner"
     ).select_related("registration__partner")
     if status:
         qs = qs.filter(status=status)
