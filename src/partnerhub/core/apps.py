@@ -41,6 +41,7 @@ def register_audited_models() -> None:
     )
     from partnerhub.programs.models import Program, ProgramVersion
     from partnerhub.sales.models import Product, ProductCategory
+    from partnerhub.settlements.models import Contract, Payment, Statement
     from partnerhub.tiers.models import EvidenceItem, Nomination, TierOverride
     from partnerhub.training.models import (
         Certification,
@@ -71,6 +72,11 @@ def register_audited_models() -> None:
         auditlog.register(model, exclude_fields=["updated_at"])
     for model in (ElectricityPrice, ChargePointHosting, Evse, Connector, TariffAssignment):
         auditlog.register(model)
+    # Settlement: statements written set-based by a run are recorded by the run itself,
+    # finalisation by an explicit entry (settlements.services).
+    auditlog.register(Contract, exclude_fields=["updated_at"])
+    auditlog.register(Payment)
+    auditlog.register(Statement, exclude_fields=["updated_at"])
     auditlog.register(Product, exclude_fields=["updated_at"])
     for model in (TierOverride, Nomination, EvidenceItem):
         auditlog.register(model)
