@@ -126,8 +126,15 @@ def _opt_dec(value: Any, name: str) -> Decimal | None:
     return None if value is None else _dec(value, name)
 
 
+# Step sizes add volumes such as 299.64 s / 3600 that have no finite decimal form, so a price
+# times such a volume can land a hair (10**-58) below an exact half: 0.21904999...9 for what is
+# exactly 0.21905. Settle that noise at 30 decimals first, then round half-up to 4.
+_NOISE_QUANTUM = Decimal(1).scaleb(-30)
+
+
 def _round(value: Decimal) -> Decimal:
-    return value.quantize(OCPI_QUANTUM, rounding=ROUND_HALF_UP, context=_CONTEXT)
+    settled = value.quantize(_NOISE_QUANTUM, rounding=ROUND_HALF_UP, context=_CONTEXT)
+    return settled.quantize(OCPI_QUANTUM, rounding=ROUND_HALF_UP, context=_CONTEXT)
 
 
 # --------------------------------------------------------------------------------------------

@@ -816,3 +816,19 @@ def test_splitting_a_period_does_not_change_the_cost(
     two = price_session(unrestricted, start=START, end=end, periods=split)
     for name in (*MONEY, "total_cost", "billed_energy", "billed_charging_time"):
         assert getattr(one, name) == getattr(two, name), name
+
+
+def test_step_size_rounding_is_exact_at_a_half():
+    """1.0001 h at 0.2022/h with 300 s steps bills 3,900 s = 13/12 h: exactly 0.21905, which
+    rounds half-up to 0.2191 whether the hour is one period or split in two (found by the
+    splitting property: the non-terminating 299.64 s / 3600 used to leave 0.2190499...9)."""
+    priced = compile_tariff(tariff(element({"type": "TIME", "price": "0.2022", "step_size": 300})))
+    end = START + timedelta(seconds=3600.36)
+    whole = [Period(start=START, time=D("1.0001"))]
+    split = [
+        Period(start=START, time=D("0.0840")),
+        Period(start=START + timedelta(seconds=302.4), time=D("0.9161")),
+    ]
+    for periods in (whole, split):
+        cost = price_session(priced, start=START, end=end, periods=periods)
+        assert cost.total_time_cost.excl_vat == D("0.2191")
