@@ -1092,6 +1092,7 @@ class _Importer:
         drivers = sorted({driver for driver, _ in self.corporate})
         since = min(first for _, first in self.corporate)
         until = (max(first for _, first in self.corporate) + dt.timedelta(days=32)).replace(day=1)
+        adapt = connection.ops.adapt_datetimefield_value
         updates: list[tuple[bool, str, int]] = []
         with connection.cursor() as cursor:
             for i in range(0, len(drivers), 5000):
@@ -1120,8 +1121,10 @@ class _Importer:
                     """,
                     [
                         *chunk,
-                        dt.datetime.combine(since, dt.time(), UTC),
-                        dt.datetime.combine(until, dt.time(), UTC),
+                        # As the column stores them (SQLite: naive UTC text; a raw aware
+                        # datetime would be '... 00:00:00+00:00' and sort after midnight).
+                        adapt(dt.datetime.combine(since, dt.time(), UTC)),
+                        adapt(dt.datetime.combine(until, dt.time(), UTC)),
                     ],
                 )
                 for pk, driver, month_key, running, limit, currency, external in cursor:

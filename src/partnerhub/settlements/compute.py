@@ -151,6 +151,16 @@ class _Runner:
             f"{self.partner_filter(alias + '.partner_id')}"
         )
 
+    def unsettled(self, corporate: bool, alias: str = "s") -> str:
+        """SQL: session ``alias`` is on no final statement yet (on the hosted revenue side, or
+        the corporate side). A re-run of a closed month must not take back a session settled
+        meanwhile (e.g. a late session settled as an adjustment of a later month)."""
+        truth = "TRUE" if corporate else "FALSE"
+        return (
+            f"NOT EXISTS (SELECT 1 FROM {SS} f WHERE f.session_id = {alias}.id "
+            f"AND f.is_corporate = {truth} AND f.is_final = TRUE)"
+        )
+
     # -- the steps ----------------------------------------------------------------------------
 
     def run(self) -> MonthResult:
@@ -351,10 +361,11 @@ class _Runner:
             LEFT JOIN settle_terms t ON t.id = k.contract_id
             WHERE (k.contract_id IS NOT NULL
                    OR EXISTS (SELECT 1 FROM {SESSION} s WHERE s.partner_id = k.partner_id
-                              AND {in_month})
+                              AND {in_month} AND {self.unsettled(False)})
                    OR EXISTS (SELECT 1 FROM {SESSION} s
                               WHERE s.corporate_partner_id = k.partner_id
-                              AND s.corporate_partner_id IS NOT NULL AND {in_month})
+                              AND s.corporate_partner_id IS NOT NULL AND {in_month}
+                              AND {self.unsettled(True)})
                    OR EXISTS (SELECT 1 FROM settle_late l WHERE l.partner_id = k.partner_id))
               AND NOT EXISTS (SELECT 1 FROM {ST} f WHERE f.partner_id = k.partner_id
                               AND f.month = {self.date("a")})
@@ -481,12 +492,14 @@ class _Runner:
         # the per-session lines are written grouped by statement (cheap index appends).
         hosted = (
             f"FROM {ST} st CROSS JOIN {SESSION} s",
-            f"{self.ours()} AND s.partner_id = st.partner_id AND {in_month}",
+            f"{self.ours()} AND s.partner_id = st.partner_id AND {in_month} "
+            f"AND {self.unsettled(False)}",
         )
         corporate = (
             f"FROM {ST} st CROSS JOIN {SESSION} s",
             f"{self.ours()} AND s.corporate_partner_id = st.partner_id "
-            f"AND s.corporate_partner_id IS NOT NULL AND {in_month}",
+            f"AND s.corporate_partner_id IS NOT NULL AND {in_month} "
+            f"AND {self.unsettled(True)}",
         )
 
         def late(flag: int) -> tuple[str, str]:

@@ -143,8 +143,14 @@ def _clean_contract(data: dict, current: Contract | None) -> dict:
             "Only an auto-renewing contract is terminated; change its end month instead.",
             field="terminated_after",
         )
-    if out["terminated_after"] and out["terminated_after"] < out["start_month"]:
-        raise ServiceError("Termination is before the start month.", field="terminated_after")
+    if out["terminated_after"] and out["terminated_after"] < out["end_month"]:
+        # Termination ends the auto-renewal after the end month; a contract is cut short by
+        # changing its end month (the in-force rule reads the end month first).
+        raise ServiceError(
+            "Termination applies to the renewed months after the end month: give the end "
+            "month or later, or change the end month to cut the contract short.",
+            field="terminated_after",
+        )
     if out["reimburse_electricity"] and not out["deduct_electricity"]:
         raise ServiceError(
             "Electricity can be reimbursed only when it is deducted before sharing.",
@@ -359,7 +365,13 @@ def _finalise(statements, *, by) -> int:
 def statement_finalise(*, statement: Statement, by=None) -> Statement:
     with transaction.atomic():
         _lock()
-        statement = Statement.objects.select_for_update().get(pk=statement.pk)
+        current = Statement.objects.select_for_update().filter(pk=statement.pk).first()
+        if current is None:  # a settlement run deleted and recreated the draft meanwhile
+            raise Conflict(
+                "The statement was recomputed by a settlement run; reload it.",
+                field="statement",
+            )
+        statement = current
         if statement.is_final:
             raise Conflict(f"Statement {statement.number} is already final.", field="status")
         _finalise(Statement.objects.filter(pk=statement.pk), by=by)
@@ -407,7 +419,14 @@ def payment_record(
     if not value.is_finite() or value <= 0:
         raise ServiceError("The amount must be positive.", field="amount")
     digits = minor_digits(statement.currency)
-    if value != value.quantize(Decimal(1).scaleb(-digits)):
+    # The magnitude first: quantising 1e30 exceeds the decimal context (InvalidOperation).
+    if value.adjusted() + digits >= len(str(MAX_MINOR)):
+        raise ServiceError("The amount is too large.", field="amount")
+    try:
+        exact = value == value.quantize(Decimal(1).scaleb(-digits))
+    except InvalidOperation:
+        raise ServiceError("The amount is too large.", field="amount") from None
+    if not exact:
         raise ServiceError(f"{statement.currency} has {digits} decimal places.", field="amount")
     minor = to_minor(value, statement.currency)
     if minor > MAX_MINOR:

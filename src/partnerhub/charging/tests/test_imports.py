@@ -380,6 +380,24 @@ def test_corporate_sessions_over_the_monthly_limit_are_flagged(sessions_site):
     assert import_sessions_csv(_corporate([("M-0", "2025-03-01", "3.00")])).flagged == 0
 
 
+def test_a_session_at_midnight_on_the_first_counts_toward_its_month(sessions_site):
+    """DRV-CORP-2 (limit 20.00 EUR): 12.00 at exactly 2025-03-01T00:00:00Z, then 10.00 on
+    the 2nd: 12.00 + 10.00 = 22.00 > 20.00, so the second is flagged (both databases)."""
+    rows = (
+        "MID-1,EVSE-DC-1,2025-03-01T00:00:00Z,2025-03-01T01:00:00Z,10,3600,0,EUR,,,,,"
+        "12.00,12.00,corporate,DRV-CORP-2,,\n"
+        "MID-2,EVSE-DC-1,2025-03-02T10:00:00Z,2025-03-02T11:00:00Z,10,3600,0,EUR,,,,,"
+        "10.00,10.00,corporate,DRV-CORP-2,,\n"
+    )
+    report = import_sessions_csv(_csv(HEADER + rows))
+    assert (report.created, report.flagged) == (2, 1)
+    assert not _session("MID-1").flagged
+    assert _session("MID-2").flag_reason == (
+        "Over the corporate monthly limit of 20.00 EUR of driver DRV-CORP-2 in 2025-03: "
+        "22.00 EUR with this session"
+    )
+
+
 def test_the_partners_default_limit_applies_without_a_driver_limit(sessions_site):
     rows = "".join(
         f"D-{i},EVSE-DC-1,2025-05-0{i}T10:00:00Z,2025-05-0{i}T11:00:00Z,10,,,EUR,,,,,"

@@ -295,6 +295,18 @@ def test_finance_records_a_payment_and_the_balance_falls(as_user, world, stateme
     assert st.payments.count() == 1
 
 
+@pytest.mark.parametrize("amount", ["1e30", "1E+40"])
+def test_a_huge_payment_amount_is_shown_at_the_field(as_user, world, statements, amount):
+    st = statements.a_last
+    response = as_user(world.finance).post(
+        reverse("console:settlement-payment", args=[st.pk]),
+        {"direction": "made", "paid_on": "2026-02-03", "amount": amount},
+    )
+    assert response.status_code == 400
+    assert "too large" in " ".join(response.context["payment_form"].errors["amount"])
+    assert not st.payments.exists()
+
+
 def test_payments_only_against_final_statements_by_finance(as_user, world, statements):
     body = {"direction": "made", "paid_on": "2026-02-03", "amount": "1.00"}
     draft = statements.a_now
