@@ -32,11 +32,11 @@ test-sqlite: install
 	@echo "== test suite on SQLite (browser tests included: Debian chromium, installed when missing)"
 	scripts/ensure-chromium.sh
 	scripts/ensure-pdf-libs.sh
-	$(BIN)/pytest -n 2
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -n 2
 
 test-postgres: install
 	@echo "== test suite on PostgreSQL"
-	scripts/with-postgres.sh $(BIN)/pytest -n 2
+	HYPOTHESIS_PROFILE=ci scripts/with-postgres.sh $(BIN)/pytest -n 2
 
 # Benchmarks (benchmarks/*.py, see docs/benchmarks.md): each at a tiny scale on SQLite and
 # PostgreSQL as a smoke test (part of `make test`), or at full size with `make bench`.

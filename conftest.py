@@ -4,10 +4,18 @@ sub-operator with two children, each with users; ``api_as(user)`` calls the API 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests explore new random examples when run by hand; `make test` (CI) sets
+# HYPOTHESIS_PROFILE=ci and replays the same derandomized examples, so a landing never
+# depends on the luck of a draw. Hunt for new cases with `.venv/bin/pytest` directly.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples" / "programs"
