@@ -1,6 +1,12 @@
 from django.urls import path
 
-from partnerhub.console import views, views_settlements
+from partnerhub.console import (
+    views,
+    views_incentives,
+    views_mdf,
+    views_quotes,
+    views_settlements,
+)
 
 app_name = "console"
 urlpatterns = [
@@ -26,8 +32,24 @@ urlpatterns = [
         views.extension_decide,
         name="extension-decide",
     ),
+    # Market development funds (views_mdf.py).
+    path("mdf/", views_mdf.queue, name="mdf"),
+    path("mdf/allocate/", views_mdf.allocate, name="mdf-allocate"),
+    path("mdf/requests/<int:pk>/approve/", views_mdf.request_approve, name="mdf-request-approve"),
+    path("mdf/requests/<int:pk>/reject/", views_mdf.request_reject, name="mdf-request-reject"),
+    path("mdf/claims/<int:pk>/approve/", views_mdf.claim_approve, name="mdf-claim-approve"),
+    path("mdf/claims/<int:pk>/reject/", views_mdf.claim_reject, name="mdf-claim-reject"),
+    path(
+        "mdf/claims/<int:claim_id>/proofs/<int:proof_id>/",
+        views_mdf.proof_download,
+        name="mdf-proof",
+    ),
     path("programs/", views.programs, name="programs"),
     path("audit/", views.audit_log, name="audit"),
+    # Credit lines and quotes (views_quotes.py).
+    path("credit-lines/", views_quotes.credit_line_list, name="credit-lines"),
+    path("credit-lines/<int:partner_id>/", views_quotes.credit_line_edit, name="credit-line"),
+    path("quotes/", views_quotes.quote_list, name="quotes"),
     # Site-host contracts and settlement (views_settlements.py).
     path("contracts/", views_settlements.contract_list, name="contracts"),
     path("contracts/new/", views_settlements.contract_new, name="contract-new"),
@@ -80,4 +102,31 @@ urlpatterns = [
         name="settlement-statement-sessions-csv",
     ),
     path("settlement/sessions/", views_settlements.session_list, name="settlement-sessions"),
+    # Incentives (views_incentives.py).
+    path("incentives/", views_incentives.overview, name="incentives"),
+    path("incentives/accruals/", views_incentives.accruals, name="incentives-accruals"),
+    path("incentives/payouts/", views_incentives.payouts, name="incentives-payouts"),
+    path("incentives/rebates/", views_incentives.rebates, name="incentives-rebates"),
+    path("incentives/spiffs/", views_incentives.spiffs, name="incentives-spiffs"),
+    path("incentives/claims/", views_incentives.claims, name="incentives-claims"),
+    path(
+        "incentives/claims/<int:claim_id>/decide/",
+        views_incentives.claim_decide,
+        name="incentives-claim-decide",
+    ),
+    path(
+        "incentives/partners/<int:partner_id>/statement/",
+        views_incentives.statement,
+        name="incentives-statement",
+    ),
+    path(
+        "incentives/partners/<int:partner_id>/statement.csv",
+        views_incentives.statement_csv,
+        name="incentives-statement-csv",
+    ),
+    path(
+        "incentives/partners/<int:partner_id>/statement.pdf",
+        views_incentives.statement_pdf,
+        name="incentives-statement-pdf",
+    ),
 ]

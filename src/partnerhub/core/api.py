@@ -193,9 +193,12 @@ def _register_routers() -> None:
     from partnerhub.charging.session_api import router as charging_sessions_router
     from partnerhub.core.audit_api import router as audit_router
     from partnerhub.deals.api import router as deals_router
+    from partnerhub.incentives.api import router as incentives_router
+    from partnerhub.mdf.api import router as mdf_router
     from partnerhub.partners.api import applications_router, invitations_router
     from partnerhub.partners.api import router as partners_router
     from partnerhub.programs.api import router as programs_router
+    from partnerhub.quotes.api import router as quotes_router
     from partnerhub.sales.api import router as sales_router
     from partnerhub.settlements.api import router as settlements_router
     from partnerhub.tiers.api import router as tiers_router
@@ -211,10 +214,13 @@ def _register_routers() -> None:
     api.add_router("/training", training_router)
     api.add_router("/tiers", tiers_router)
     api.add_router("/deals", deals_router)
+    api.add_router("/quotes", quotes_router)
+    api.add_router("/mdf", mdf_router)
     # Sessions first: their paths must not be taken for the /charging router's.
     api.add_router("/charging/sessions", charging_sessions_router)
     api.add_router("/charging", charging_router)
     api.add_router("/settlements", settlements_router)
+    api.add_router("/incentives", incentives_router)
 
 
 _register_routers()

@@ -31,6 +31,14 @@ def register_audited_models() -> None:
         TariffGroup,
     )
     from partnerhub.deals.models import DealAttachment, DealExtension, DealRegistration
+    from partnerhub.incentives.models import (
+        PayoutRun,
+        RebateClose,
+        ReferralElection,
+        SpiffCampaign,
+        SpiffClaim,
+    )
+    from partnerhub.mdf.models import MdfAllocation, MdfClaim, MdfProof, MdfRequest
     from partnerhub.partners.models import (
         Contact,
         Invitation,
@@ -40,6 +48,7 @@ def register_audited_models() -> None:
         TrackMembership,
     )
     from partnerhub.programs.models import Program, ProgramVersion
+    from partnerhub.quotes.models import CreditLine, NfrPurchase, Quote
     from partnerhub.sales.models import Product, ProductCategory
     from partnerhub.settlements.models import Contract, Payment, Statement
     from partnerhub.tiers.models import EvidenceItem, Nomination, TierOverride
@@ -79,4 +88,15 @@ def register_audited_models() -> None:
     auditlog.register(Statement, exclude_fields=["updated_at"])
     auditlog.register(Product, exclude_fields=["updated_at"])
     for model in (TierOverride, Nomination, EvidenceItem):
+        auditlog.register(model)
+    # MDF: allocations, requests (decisions), claims and their proof files (mdf app).
+    auditlog.register(MdfRequest, exclude_fields=["updated_at"])
+    for model in (MdfAllocation, MdfClaim, MdfProof):
+        auditlog.register(model)
+    # Quotes: credit lines, quotes (status changes) and NFR purchases (quotes app).
+    for model in (CreditLine, Quote, NfrPurchase):
+        auditlog.register(model, exclude_fields=["updated_at"])
+    # Incentives: elections, SPIFF campaigns and claims (decisions), payout runs and rebate
+    # closes (ledger entries are append-only facts written set-based: not audited).
+    for model in (ReferralElection, SpiffCampaign, SpiffClaim, PayoutRun, RebateClose):
         auditlog.register(model)

@@ -3,6 +3,7 @@ then a tier evaluation, so the tier engine has something to show (`partnerhub de
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 from typing import TextIO
@@ -678,3 +679,62 @@ def build_sitehost(*, today: dt.date, stdout: TextIO | None = None, seed: int = 
             f"{last_month:%Y-%m} final, {this_month:%Y-%m} running\n"
         )
     return {"charge_points": n_cp, "sessions": len(sessions)}
+
+
+def build_incentives(*, today: dt.date, stdout: TextIO | None = None) -> dict:
+    """Accrue the demo's billing lines (commissions, MDF, referral fees), close last quarter's
+    hardware rebate, and open a SPIFF campaign with one approved claim. Idempotent."""
+    from decimal import Decimal
+
+    from partnerhub.core.errors import ServiceError
+    from partnerhub.incentives.models import AccrualRun, LedgerEntry, SpiffCampaign
+    from partnerhub.incentives.services import (
+        accrual_run,
+        rebate_close,
+        spiff_campaign_create,
+        spiff_claim_decide,
+        spiff_claim_submit,
+    )
+    from partnerhub.programs.models import Program
+    from partnerhub.sales.models import BillingLine
+
+    if AccrualRun.objects.exists():
+        return {}
+    run = accrual_run(on=today)
+    program = Program.objects.filter(key="ev-hardware").first()
+    if program is None or SpiffCampaign.objects.exists():
+        return {"entries": run.entries}
+    quarter_start = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    # No such rebate in a customised program, or closed already: nothing to close.
+    with contextlib.suppress(ServiceError):
+        rebate_close(
+            program=program,
+            rebate_key="hardware-volume",
+            period_day=quarter_start - dt.timedelta(days=1),
+        )
+    line = (
+        BillingLine.objects.filter(
+            product__category__key="hardware",
+            net_amount_minor__gt=0,
+            invoice_date__gte=today - dt.timedelta(days=60),
+        )
+        .order_by("-invoice_date", "id")
+        .first()
+    )
+    if line is not None:
+        campaign = spiff_campaign_create(
+            program=program,
+            name="Winter DC fast-charger push",
+            description="USD 150 per DC charger sold in the campaign.",
+            starts_on=today - dt.timedelta(days=60),
+            ends_on=today + dt.timedelta(days=30),
+            bounty=Decimal("150.00"),
+            currency="USD",
+            products=[line.product],
+        )
+        claim = spiff_claim_submit(campaign=campaign, partner=line.partner, billing_line=line)
+        spiff_claim_decide(claim=claim, approve=True)
+    entries = LedgerEntry.objects.count()
+    if stdout:
+        stdout.write(f"Incentives: {entries} ledger entries\n")
+    return {"entries": entries}

@@ -240,6 +240,17 @@ rules.add_perm("deals.run_deal_jobs", is_program_admin)
 rules.add_perm("deals.check_conflicts", is_partner_user | is_vendor_staff)
 
 
+# Quotes (quotes.*): the partner's people and the staff who manage it ask for quotes, accept
+# them and order NFR units; whoever sees the partner reads them. Credit lines are kept by
+# program admins and finance and read by whoever sees the partner.
+rules.add_perm("quotes.view_quote", sees_partner)
+rules.add_perm("quotes.add_quote", is_member_of | staff_changes_partner)
+rules.add_perm("quotes.change_quote", is_member_of | staff_changes_partner)
+rules.add_perm("quotes.view_creditline", sees_partner)
+rules.add_perm("quotes.change_creditline", is_program_admin | is_finance)
+rules.add_perm("quotes.view_nfrpurchase", sees_partner)
+rules.add_perm("quotes.add_nfrpurchase", is_member_of | staff_changes_partner)
+
 # Charging (charging.*): the operator's assets. Rules receive the object itself (a charge
 # point, EVSE, tariff, tariff group, driver) or a partner; the partner hosting or owning it
 # decides. Unhosted assets and the operator's own tariffs (no partner) are program admins'.
@@ -353,6 +364,44 @@ rules.add_perm("settlements.view_settlementrun", is_vendor_staff)
 rules.add_perm("settlements.finalise_statement", is_program_admin | is_finance)
 rules.add_perm("settlements.add_payment", is_program_admin | is_finance)
 rules.add_perm("settlements.view_receipts", sees_partner)
+
+
+# Market development funds (mdf.*): whoever sees the partner reads its fund, requests and
+# claims; its people and the staff who manage it request and claim; those staff decide;
+# program admins and finance allocate funds and run the expiry.
+rules.add_perm("mdf.view_mdf", sees_partner)
+rules.add_perm("mdf.request_mdf", is_member_of | staff_changes_partner)
+rules.add_perm("mdf.review_mdf", staff_changes_partner)
+rules.add_perm("mdf.view_mdf_queue", is_program_admin | is_partner_manager | is_finance)
+rules.add_perm("mdf.allocate_mdf", is_program_admin | is_finance)
+rules.add_perm("mdf.run_mdf_jobs", is_program_admin | is_finance)
+
+# Incentives (incentives.*): whoever sees the partner reads its ledger, balances, statements,
+# elections and SPIFF claims; finance and program admins run accruals, import customer
+# payments, close rebates, create SPIFF campaigns, adjust and pay out; a partner's admins (and
+# the staff who change it, and finance) elect its referral benefit; its people and managing
+# staff claim SPIFFs, which those staff decide. Runs and closes are read by vendor staff.
+rules.add_perm("incentives.view_incentives", sees_partner)
+rules.add_perm("incentives.run_accrual", is_program_admin | is_finance)
+rules.add_perm("incentives.import_customerpayment", is_program_admin | is_finance)
+rules.add_perm(
+    "incentives.elect_referral", is_program_admin | is_finance | manages | is_partner_admin_of
+)
+rules.add_perm("incentives.close_rebate", is_program_admin | is_finance)
+rules.add_perm("incentives.add_spiffcampaign", is_program_admin | is_finance)
+rules.add_perm("incentives.claim_spiff", is_member_of | staff_changes_partner)
+rules.add_perm("incentives.decide_spiffclaim", staff_changes_partner)
+rules.add_perm("incentives.add_adjustment", is_program_admin | is_finance)
+rules.add_perm("incentives.run_payout", is_program_admin | is_finance)
+rules.add_perm("incentives.view_runs", is_vendor_staff)
+rules.add_perm("incentives.view_spiffcampaign", rules.is_authenticated)
+for _model in ("ledgerentry", "referralelection", "spiffclaim", "customerpayment"):
+    rules.add_perm(f"incentives.view_{_model}", is_vendor_staff)
+for _model in ("accrualrun", "payoutrun", "rebateclose"):
+    rules.add_perm(f"incentives.view_{_model}", is_vendor_staff)
+for _model in ("mdfallocation", "mdfrequest", "mdfclaim", "mdfproof"):
+    rules.add_perm(f"mdf.view_{_model}", sees_partner)
+rules.add_perm("mdf.view_mdfexpiryrun", is_vendor_staff)
 
 
 def require(user, perm: str, obj=None, message: str = "You do not have permission to do this."):

@@ -1,6 +1,12 @@
 from django.urls import path
 
-from partnerhub.portal import views, views_sitehost
+from partnerhub.portal import (
+    views,
+    views_incentives,
+    views_mdf,
+    views_quotes,
+    views_sitehost,
+)
 
 app_name = "portal"
 urlpatterns = [
@@ -20,6 +26,12 @@ urlpatterns = [
         views.deal_attachment,
         name="deal-attachment",
     ),
+    # Quotes and NFR (views_quotes.py).
+    path("quotes/", views_quotes.quote_list, name="quotes"),
+    path("quotes/new/", views_quotes.quote_new, name="quote-new"),
+    path("quotes/nfr/", views_quotes.nfr, name="quote-nfr"),
+    path("quotes/<int:pk>/", views_quotes.quote_detail, name="quote-detail"),
+    path("quotes/<int:pk>/accept/", views_quotes.quote_accept, name="quote-accept"),
     path("users/", views.users, name="users"),
     path("users/invitations/", views.invitation_create, name="users-invite"),
     path(
@@ -29,6 +41,17 @@ urlpatterns = [
     ),
     path("users/<int:user_id>/", views.user_update, name="users-update"),
     path("training/", views.training, name="training"),
+    # Market development funds (views_mdf.py).
+    path("mdf/", views_mdf.home, name="mdf"),
+    path("mdf/new/", views_mdf.request_new, name="mdf-new"),
+    path("mdf/<int:pk>/", views_mdf.request_detail, name="mdf-request"),
+    path("mdf/<int:pk>/claim/", views_mdf.claim_submit, name="mdf-claim"),
+    path("mdf/<int:pk>/close/", views_mdf.request_close, name="mdf-close"),
+    path(
+        "mdf/claims/<int:claim_id>/proofs/<int:proof_id>/",
+        views_mdf.proof_download,
+        name="mdf-proof",
+    ),
     # Site hosts (views_sitehost.py).
     path("site/", views_sitehost.overview, name="site"),
     path("site/tariffs/", views_sitehost.tariff_list, name="site-tariffs"),
@@ -44,5 +67,25 @@ urlpatterns = [
         "site/statements/<int:pk>/sessions.csv",
         views_sitehost.statement_sessions_csv,
         name="site-statement-sessions-csv",
+    ),
+    # Incentives (views_incentives.py).
+    path("incentives/", views_incentives.overview, name="incentives"),
+    path("incentives/statement/", views_incentives.statement, name="incentives-statement"),
+    path(
+        "incentives/statement.csv",
+        views_incentives.statement_csv,
+        name="incentives-statement-csv",
+    ),
+    path(
+        "incentives/statement.pdf",
+        views_incentives.statement_pdf,
+        name="incentives-statement-pdf",
+    ),
+    path("incentives/referral/", views_incentives.referral, name="incentives-referral"),
+    path("incentives/spiffs/", views_incentives.spiffs, name="incentives-spiffs"),
+    path(
+        "incentives/spiffs/<int:pk>/claim/",
+        views_incentives.spiff_claim,
+        name="incentives-spiff-claim",
     ),
 ]

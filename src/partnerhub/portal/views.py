@@ -306,8 +306,54 @@ def home(request):
             "expiring": list(expiring),
             "expiry_days": EXPIRY_WINDOW_DAYS,
             "recent": _decorate(recent),
+            "balances": _incentive_balances(request.partner),
         },
     )
+
+
+def _incentive_balances(partner) -> dict:
+    """The dashboard's money card: payable and held balance per incentive kind and currency
+    (one grouped query), and the MDF fund with what is committed and available (two)."""
+    from django.db.models import Q
+
+    from partnerhub.incentives.models import IncentiveKind, LedgerEntry
+    from partnerhub.mdf.services import funds
+
+    labels = dict(IncentiveKind.choices)
+    rows = (
+        LedgerEntry.objects.filter(partner_id=partner.pk)
+        .exclude(kind=IncentiveKind.MDF)
+        .values("kind", "currency")
+        .annotate(
+            payable_minor=Sum("amount_minor", filter=Q(payable=True)),
+            held_minor=Sum("amount_minor", filter=Q(payable=False)),
+        )
+        .order_by("kind", "currency")
+    )
+
+    def money(minor, currency):
+        digits = minor_digits(currency)
+        amount = from_minor(minor or 0, currency)
+        return f"{formats.number_format(amount, digits, force_grouping=True)} {currency}"
+
+    incentives = [
+        {
+            "label": labels.get(r["kind"], r["kind"]),
+            "payable": money(r["payable_minor"], r["currency"]),
+            "held": money(r["held_minor"], r["currency"]),
+        }
+        for r in rows
+        if r["payable_minor"] or r["held_minor"]
+    ]
+    mdf = [
+        {
+            "fund": money(f.fund_minor, f.currency),
+            "committed": money(f.committed_minor, f.currency),
+            "available": money(f.available_minor, f.currency),
+        }
+        for f in funds(partner_id=partner.pk)
+    ]
+    return {"incentives": incentives, "mdf": mdf}
 
 
 # --- deal registrations: list ------------------------------------------------------------------

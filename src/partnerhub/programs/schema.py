@@ -174,6 +174,67 @@ class Policies(Strict):
     discount_stacking: Literal["add", "compound"] = "add"
 
 
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
+class Band(Strict):
+    """A volume band: ``rate`` % applies above ``above`` (in the program currency)."""
+
+    above: Amount
+    rate: Percent
+
+
+class CommissionRule(Strict):
+    """A commission rate for the lines it matches; an empty list matches everything."""
+
+    tracks: list[Slug] = Field(default_factory=list)
+    tiers: list[Slug] = Field(default_factory=list)
+    source: Literal["sourced", "influenced"] | None = None
+    categories: list[Slug] = Field(default_factory=list)
+    countries: list[Country] = Field(default_factory=list)
+    rate: Percent
+    renewal_rate: Percent | None = None
+    bands: list[Band] = Field(default_factory=list)
+
+
+class CommissionPolicy(Strict):
+    payable: Literal["on_invoice", "on_payment"] = "on_invoice"
+    unregistered: Literal["none", "influenced"] = "none"
+    rules: list[CommissionRule] = Field(default_factory=list)
+
+
+class RebateSpec(Strict):
+    key: Slug
+    name: str = Field(min_length=1, max_length=200)
+    period: Literal["month", "quarter", "fiscal_year"] = "quarter"
+    tracks: list[Slug] = Field(default_factory=list)
+    tiers: list[Slug] = Field(default_factory=list)
+    categories: list[Slug] = Field(default_factory=list)
+    basis: Literal["all", "above"] = "all"
+    bands: list[Band] = Field(min_length=1)
+
+
+class MdfPolicy(Strict):
+    vendor_share: Percent = Decimal(50)
+    expiry: Literal["quarter", "fiscal_year", "never"] = "fiscal_year"
+
+
+class NfrPolicy(Strict):
+    category: Slug = "nfr"
+    max_units: int = Field(default=2, ge=0, le=1000)
+    required_bundle: list[Slug] = Field(default_factory=list)
+    discount: Percent = Decimal(0)
+    renewal_discount: Percent = Decimal(0)
+    eligible_flag: Slug | None = None
+
+
+class IncentivesSpec(Strict):
+    commission: CommissionPolicy = Field(default_factory=CommissionPolicy)
+    rebates: list[RebateSpec] = Field(default_factory=list)
+    mdf: MdfPolicy = Field(default_factory=MdfPolicy)
+    nfr: NfrPolicy | None = None
+
+
 class ProgramSpec(Strict):
     schema_version: Literal[1] = 1
     key: Slug
@@ -184,6 +245,7 @@ class ProgramSpec(Strict):
     effective_from: dt.date | None = None
     product_categories: list[Slug] = Field(default_factory=list)
     policies: Policies = Field(default_factory=Policies)
+    incentives: IncentivesSpec = Field(default_factory=IncentivesSpec)
     tracks: list[TrackSpec] = Field(min_length=1)
 
     @property
@@ -416,6 +478,70 @@ def _semantic_errors(spec: ProgramSpec) -> list[tuple[Path, str]]:
                         errors += _requirement_errors(sub, (*qpath, "of", s_index))
                 else:
                     errors += _requirement_errors(item, qpath)
+    errors += _incentive_errors(spec, categories, track_keys)
+    return errors
+
+
+def _bands_errors(bands: list[Band], path: Path) -> list[tuple[Path, str]]:
+    errors: list[tuple[Path, str]] = []
+    for index in range(1, len(bands)):
+        if bands[index].above <= bands[index - 1].above:
+            errors.append(((*path, index, "above"), "bands must be listed by increasing threshold"))
+    return errors
+
+
+def _incentive_errors(
+    spec: ProgramSpec, categories: set[str], track_keys: set[str]
+) -> list[tuple[Path, str]]:
+    errors: list[tuple[Path, str]] = []
+    tier_keys = {tier.key for track in spec.tracks for tier in track.tiers}
+    known = ", ".join(sorted(categories)) or "none declared"
+
+    def check(path: Path, tracks, tiers, cats) -> None:
+        for i, key in enumerate(tracks):
+            if key not in track_keys:
+                errors.append(((*path, "tracks", i), f"'{key}' is not a track of this program"))
+        for i, key in enumerate(tiers):
+            if key not in tier_keys:
+                errors.append(((*path, "tiers", i), f"'{key}' is not a tier of this program"))
+        for i, key in enumerate(cats):
+            if key not in categories:
+                errors.append(
+                    (
+                        (*path, "categories", i),
+                        f"'{key}' is not one of the program's product_categories ({known})",
+                    )
+                )
+
+    for index, rule in enumerate(spec.incentives.commission.rules):
+        path: Path = ("incentives", "commission", "rules", index)
+        check(path, rule.tracks, rule.tiers, rule.categories)
+        errors += _bands_errors(rule.bands, (*path, "bands"))
+    seen: set[str] = set()
+    for index, rebate in enumerate(spec.incentives.rebates):
+        path = ("incentives", "rebates", index)
+        if rebate.key in seen:
+            errors.append(((*path, "key"), f"rebate key '{rebate.key}' is used twice"))
+        seen.add(rebate.key)
+        check(path, rebate.tracks, rebate.tiers, rebate.categories)
+        errors += _bands_errors(rebate.bands, (*path, "bands"))
+    nfr = spec.incentives.nfr
+    if nfr is not None and nfr.category not in categories:
+        errors.append(
+            (
+                ("incentives", "nfr", "category"),
+                f"'{nfr.category}' is not one of the program's product_categories ({known})",
+            )
+        )
+    if nfr is not None:
+        for i, key in enumerate(nfr.required_bundle):
+            if key not in categories:
+                errors.append(
+                    (
+                        ("incentives", "nfr", "required_bundle", i),
+                        f"'{key}' is not one of the program's product_categories ({known})",
+                    )
+                )
     return errors
 
 

@@ -100,6 +100,15 @@ class BillingLine(models.Model):
         related_name="distributed_lines",
     )
     is_renewal = models.BooleanField(default=False)
+    credited_line = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_notes",
+        db_index=False,
+        help_text="For a credit note: the invoiced line it credits (its accruals are reversed).",
+    )
     imported_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -64,6 +64,7 @@ BILLING_COLUMNS: dict[str, tuple[bool, int]] = {
     "distributor_id": (False, 20),
     "distributor_duns": (False, 20),
     "is_renewal": (False, 5),
+    "credits": (False, 100),
 }
 BILLING_ONE_OF = (("partner_id", "partner_duns"),)
 
@@ -450,6 +451,8 @@ class _Line:
     invoice_date: dt.date | None = None
     purchase_path: str = PurchasePath.DIRECT
     is_renewal: bool = False
+    credits: str = ""
+    credited_line_id: int | None = None
     partner_id: int | None = None
     distributor_id: int | None = None
     product_id: int | None = None
@@ -467,6 +470,7 @@ class _Line:
             self.purchase_path,
             self.distributor_id,
             self.is_renewal,
+            self.credits or None,
         )
 
 
@@ -481,6 +485,7 @@ _CONTENT_NAMES = (
     "purchase_path",
     "distributor",
     "is_renewal",
+    "credits",
 )
 
 
@@ -612,6 +617,11 @@ def _parse_line(row: int, raw: dict, report: ImportReport) -> _Line:
         )
     if raw.get("is_renewal") not in (None, "", False):
         line.is_renewal = bool(read.parse("is_renewal", parse_bool, what="is_renewal"))
+    line.credits = read.text("credits")
+    if line.credits and line.amount_minor is not None and line.amount_minor >= 0:
+        report.add_error(
+            row, "credits", "only a credit note (a negative net_amount) credits another line"
+        )
     line.bad = len(report.errors) > errors_before
     return line
 
@@ -758,8 +768,53 @@ def _existing_lines(external_ids: set[str]) -> dict[str, tuple[int, tuple]]:
         "purchase_path",
         "distributor_id",
         "is_renewal",
+        "credited_line__external_id",
     )
     return {r[0]: (r[1], tuple(r[2:])) for r in rows}
+
+
+def _resolve_credits(lines: list[_Line], report: ImportReport) -> list[_Line]:
+    """A credit note names the line it credits by external id: imported before (earlier
+    chunks of this file are stored already) or in this chunk; same partner and currency.
+    Returns the lines whose target is in this chunk: they are linked after it is stored."""
+    wanted = {ln.credits for ln in lines if ln.credits and not ln.bad}
+    if not wanted:
+        return []
+    found = {
+        ext: (pk, partner_id, currency)
+        for ext, pk, partner_id, currency in BillingLine.objects.filter(
+            external_id__in=wanted
+        ).values_list("external_id", "id", "partner_id", "currency")
+    }
+    in_chunk = {
+        ln.external_id: (None, ln.partner_id, ln.currency)
+        for ln in lines
+        if ln.external_id in wanted and not ln.bad
+    }
+    pending = []
+    for ln in lines:
+        if not ln.credits or ln.bad:
+            continue
+        target = found.get(ln.credits) or in_chunk.get(ln.credits)
+        if target is None:
+            report.add_error(
+                ln.row,
+                "credits",
+                f"no billing line {ln.credits!r} to credit; import the invoice line first",
+            )
+        elif target[1] != ln.partner_id or target[2] != ln.currency:
+            report.add_error(
+                ln.row,
+                "credits",
+                f"line {ln.credits!r} was sold by another partner or in another currency",
+            )
+        else:
+            ln.credited_line_id = target[0]
+            if target[0] is None:
+                pending.append(ln)
+            continue
+        ln.bad = True
+    return pending
 
 
 def _differences(a: tuple, b: tuple) -> str:
@@ -892,6 +947,7 @@ def billing_lines_import(
                 report.rows += len(chunk)
                 lines = [_parse_line(row, raw, report) for row, raw in chunk]
                 _resolve(lines, resolver, report)
+                pending = _resolve_credits(lines, report)
                 new, unchanged = _classify(lines, report, last_id_before)
                 report.unchanged += len(unchanged)
                 customers = _store_customers(new + unchanged, report) if new or unchanged else {}
@@ -909,12 +965,18 @@ def billing_lines_import(
                             purchase_path=ln.purchase_path,
                             distributor_id=ln.distributor_id,
                             is_renewal=ln.is_renewal,
+                            credited_line_id=ln.credited_line_id,
                         )
                         for ln in new
                     ],
                     batch_size=BATCH_SIZE,
                 )
                 report.created += len(new)
+                for ln in pending:  # credit notes of a line of this same chunk
+                    if not ln.bad:
+                        BillingLine.objects.filter(external_id=ln.external_id).update(
+                            credited_line=BillingLine.objects.get(external_id=ln.credits)
+                        )
             report.errors.sort(key=lambda e: e["row"])
             if report.errors and not partial:
                 transaction.set_rollback(True)

@@ -56,6 +56,17 @@ from partnerhub.deals.models import (
     DealRegistration,
     DealStatusChange,
 )
+from partnerhub.incentives.models import (
+    AccrualRun,
+    CustomerPayment,
+    LedgerEntry,
+    PayoutRun,
+    RebateClose,
+    ReferralElection,
+    SpiffCampaign,
+    SpiffClaim,
+)
+from partnerhub.mdf.models import MdfAllocation, MdfClaim, MdfExpiryRun, MdfProof, MdfRequest
 from partnerhub.partners.models import (
     Contact,
     Invitation,
@@ -66,6 +77,7 @@ from partnerhub.partners.models import (
     TrackMembership,
 )
 from partnerhub.programs.models import Program
+from partnerhub.quotes.models import CreditLine, NfrPurchase, Quote, QuoteLine
 from partnerhub.sales.models import BillingLine, Customer, Product, ProductCategory
 from partnerhub.settlements.models import (
     Contract,
@@ -126,6 +138,8 @@ class Op:
     use: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     # A POST that only computes (pricing a session): nothing is written.
     reads_only: bool = field(default=False, compare=False)
+    # Form fields sent beside an ``upload`` (multipart).
+    form: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -286,6 +300,16 @@ PARTNER_SCOPED += [
     Op("get", f"{DR}/attachments/{{attachment_id}}"),
 ]
 
+# Quotes (core/permissions.py, quotes.*): the quote's partner decides. Its people (every role)
+# and the staff who manage it accept quotes; whoever sees the partner reads its quotes and its
+# credit. Each partner has a draft quote through a distributor (quote_id).
+Q = f"{PREFIX}/quotes"
+PARTNER_SCOPED += [
+    Op("get", f"{Q}/{{quote_id}}"),
+    Op("post", f"{Q}/{{quote_id}}/accept", DEAL_CHANGERS, body={}),
+    Op("get", f"{Q}/partners/{{partner_id}}/credit"),
+]
+
 # Charging (core/permissions.py, charging.*): the partner hosting (or owning) the object
 # decides. Each partner hosts a location with one charge point (one AC EVSE), and has a tariff
 # group, a tariff assigned to its charge point, a spare tariff, corporate billing and a driver;
@@ -388,6 +412,53 @@ PARTNER_SCOPED += [
     Op("get", f"{SES}/payments"),
     Op("get", f"{SE}/drivers/{{driver_id}}/receipts"),
     Op("get", f"{SE}/drivers/{{driver_id}}/receipts/pdf"),
+]
+
+# MDF (core/permissions.py, mdf.*): the request's (claim's) partner decides. Whoever sees the
+# partner reads its fund, requests, claims and proof files; its people and the staff who manage
+# it request, close and claim; only those staff approve and reject. Each partner has an
+# allocation, a submitted request (request_id), an approved one and a claimed one whose claim
+# (claim_id) carries a proof file (proof_id).
+M = f"{PREFIX}/mdf"
+MR = f"{M}/requests/{{request_id}}"
+MC = f"{M}/claims/{{claim_id}}"
+MDF_APPROVED = (("request_id", "mdf_approved_id"),)
+PARTNER_SCOPED += [
+    Op("get", f"{M}/partners/{{partner_id}}/balance"),
+    Op("get", f"{M}/partners/{{partner_id}}/allocations"),
+    Op("get", MR),
+    Op("post", f"{MR}/approve", STAFF_EDITORS, body={}),
+    Op("post", f"{MR}/reject", STAFF_EDITORS, body={"reason": "Matrix"}),
+    Op("post", f"{MR}/close", DEAL_CHANGERS, body={}),
+    Op(
+        "post",
+        f"{MR}/claims",
+        DEAL_CHANGERS,
+        201,
+        upload="proof of {request_id}",
+        form=(("actual_cost", "100.00"),),
+        use=MDF_APPROVED,
+    ),
+    Op("get", MC),
+    Op("post", f"{MC}/approve", STAFF_EDITORS, body={}),
+    Op("post", f"{MC}/reject", STAFF_EDITORS, body={"reason": "Matrix"}),
+    Op("get", f"{MC}/proofs/{{proof_id}}"),
+]
+
+# Incentives (core/permissions.py, incentives.*): a partner's statement (JSON, CSV, PDF) is read
+# by whoever sees the partner; its SPIFF claims are decided by the staff who change it. Each
+# partner has a submitted activity claim (spiff_claim_id) in the matrix campaign.
+IN = f"{PREFIX}/incentives"
+PARTNER_SCOPED += [
+    Op("get", f"{IN}/statements/{{partner_id}}"),
+    Op("get", f"{IN}/statements/{{partner_id}}.csv"),
+    Op("get", f"{IN}/statements/{{partner_id}}.pdf"),
+    Op(
+        "post",
+        f"{IN}/spiff-claims/{{spiff_claim_id}}/decision",
+        STAFF_EDITORS,
+        body={"approve": True},
+    ),
 ]
 
 WITH_SUB_OBJECT = [
@@ -598,6 +669,76 @@ GLOBAL += [
     (Op("post", f"{D}/jobs/match-orders", body={}), PROGRAM_ADMIN_ONLY),
 ]
 
+# Quotes: anyone who sees partner A prices for it; its people and managing staff create
+# quotes and order NFR units (partner A is a Gold VAR: NFR-eligible); program admins and
+# finance keep credit lines (partner A has one and a DUNS number).
+QUOTE_BODY = {
+    "partner_id": "{partner_id}",
+    "program": "ev-hardware",
+    "lines": [{"sku": "MATRIX-1", "quantity": 2}],
+}
+NFR_BODY = {
+    "partner_id": "{partner_id}",
+    "program": "ev-hardware",
+    "sku": "MATRIX-NFR",
+    "bundle": ["MATRIX-SUPPORT", "MATRIX-CLOUD"],
+}
+CREDIT_BODY = {"limit": "5000.00", "currency": "EUR"}
+GLOBAL += [
+    (Op("get", f"{Q}"), _expect(200)),
+    (Op("post", f"{Q}/price", body=QUOTE_BODY, reads_only=True), _expect(200)),
+    (Op("post", f"{Q}", body=QUOTE_BODY), _expect(201, finance=403, viewer=403)),
+    (Op("get", f"{Q}/credit-lines"), _expect(200)),
+    (
+        Op("post", f"{Q}/partners/{{partner_id}}/credit-line", body=CREDIT_BODY),
+        ADMIN_OR_FINANCE,
+    ),
+    (
+        Op("delete", f"{Q}/partners/{{partner_id}}/credit-line"),
+        _expect(403, program_admin=204, finance=204),
+    ),
+    (Op("post", f"{Q}/nfr", body=NFR_BODY), _expect(201, finance=403, viewer=403)),
+    (Op("get", f"{Q}/nfr"), _expect(200)),
+]
+
+# MDF: requests by the partner's people and its managing staff; allocations and the expiry by
+# program admins and finance; lists are scoped (see mdf/tests/test_api.py).
+GLOBAL += [
+    (Op("get", f"{M}/requests"), _expect(200)),
+    (
+        Op(
+            "post",
+            f"{M}/requests",
+            body={
+                "partner_id": "{partner_id}",
+                "program": "ev-hardware",
+                "title": "Matrix fair",
+                "activity_type": "event",
+                "starts_on": "2025-03-01",
+                "ends_on": "2025-03-02",
+                "budget": "100.00",
+            },
+        ),
+        _expect(201, finance=403, viewer=403),
+    ),
+    (Op("get", f"{M}/claims"), _expect(200)),
+    (
+        Op(
+            "post",
+            f"{M}/allocations",
+            body={
+                "partner_id": "{partner_id}",
+                "program": "ev-hardware",
+                "quarter_start": "2025-05-01",
+                "amount": "10.00",
+                "reason": "Matrix",
+            },
+        ),
+        _expect(403, program_admin=201, finance=201),
+    ),
+    (Op("post", f"{M}/jobs/expire", body={"as_of": "2025-05-01"}), ADMIN_OR_FINANCE),
+]
+
 # Charging: lists are scoped by the permission layer (see charging/tests/test_assets.py);
 # assets are created by program admins and partner managers, tariffs and tariff groups also
 # by partner admins whose contract allows it (partner A's does), drivers by partner admins
@@ -722,6 +863,105 @@ GLOBAL += [
     ),
 ]
 
+# Incentives: lists are scoped by the permission layer (see incentives/tests/test_api.py);
+# accruals, customer payments, rebate closes, SPIFF campaigns, adjustments and payouts are
+# finance's and program admins'; a partner's admins and the staff who change it (and finance)
+# elect its referral benefit; its people and managing staff claim SPIFFs (spiff_campaign_id:
+# an activity campaign of ev-hardware in 2025).
+FINANCE_CREATE = _expect(403, program_admin=201, finance=201)
+GLOBAL += [
+    (Op("get", f"{IN}/ledger"), _expect(200)),
+    (Op("get", f"{IN}/balances"), _expect(200)),
+    (Op("post", f"{IN}/accrual-runs", body={}), FINANCE_CREATE),
+    (Op("get", f"{IN}/accrual-runs"), VENDOR_STAFF),
+    (
+        Op(
+            "post",
+            f"{IN}/customer-payments",
+            body={
+                "rows": [
+                    {
+                        "external_id": "PAY-MATRIX-1",
+                        "billing_line": "INV-partner_a",
+                        "amount": "10.00",
+                        "paid_on": "2025-04-01",
+                    }
+                ]
+            },
+        ),
+        ADMIN_OR_FINANCE,
+    ),
+    (Op("get", f"{IN}/referral-elections"), _expect(200)),
+    (
+        Op(
+            "post",
+            f"{IN}/referral-elections",
+            body={"partner_id": "{partner_id}", "program": "ev-hardware", "choice": "discount"},
+        ),
+        _expect(201, viewer=403, sales_a=403),
+    ),
+    (
+        Op(
+            "post",
+            f"{IN}/rebates/close",
+            body={
+                "program": "ev-hardware",
+                "rebate": "hardware-volume",
+                "period_day": "2025-03-15",
+            },
+        ),
+        FINANCE_CREATE,
+    ),
+    (Op("get", f"{IN}/rebates/closes"), VENDOR_STAFF),
+    (Op("get", f"{IN}/spiffs"), _expect(200)),
+    (
+        Op(
+            "post",
+            f"{IN}/spiffs",
+            body={
+                "program": "ev-hardware",
+                "name": "Matrix SPIFF",
+                "basis": "activity",
+                "starts_on": "2025-01-01",
+                "ends_on": "2025-12-31",
+                "bounty": "50.00",
+                "currency": "EUR",
+            },
+        ),
+        FINANCE_CREATE,
+    ),
+    (
+        Op(
+            "post",
+            f"{IN}/spiffs/{{spiff_id}}/claims",
+            body={"partner_id": "{partner_id}", "activity": "Matrix", "activity_on": "2025-06-01"},
+            use=(("spiff_id", "spiff_campaign_id"),),
+        ),
+        _expect(201, finance=403, viewer=403),
+    ),
+    (Op("get", f"{IN}/spiff-claims"), _expect(200)),
+    (
+        Op(
+            "post",
+            f"{IN}/adjustments",
+            body={
+                "partner_id": "{partner_id}",
+                "kind": "commission",
+                "amount": "1.00",
+                "currency": "EUR",
+                "booked_on": "2025-03-15",
+                "reason": "Matrix",
+            },
+        ),
+        FINANCE_CREATE,
+    ),
+    (
+        Op("post", f"{IN}/payout-runs", body={"reference": "MATRIX-1", "as_of": "2025-03-31"}),
+        FINANCE_CREATE,
+    ),
+    (Op("get", f"{IN}/payout-runs"), VENDOR_STAFF),
+]
+
 # Global writes whose effect the snapshot does not hold (API tokens, programs), or that may
 # rightly find nothing to do (the deal jobs), or that only read (the conflict check).
 UNSNAPSHOTTED = {
@@ -793,6 +1033,10 @@ SNAPSHOT_MODELS = [
     DealConflict,
     DealExtension,
     DealAttachment,
+    CreditLine,
+    Quote,
+    QuoteLine,
+    NfrPurchase,
     Location,
     ElectricityPrice,
     ChargePoint,
@@ -812,6 +1056,20 @@ SNAPSHOT_MODELS = [
     StatementLine,
     SessionSettlement,
     Payment,
+    MdfAllocation,
+    MdfRequest,
+    MdfClaim,
+    MdfProof,
+    MdfExpiryRun,
+    LedgerEntry,
+    AccrualRun,
+    CustomerPayment,
+    ReferralElection,
+    RebateClose,
+    SpiffCampaign,
+    SpiffCampaign.products.through,
+    SpiffClaim,
+    PayoutRun,
 ]
 
 
@@ -842,7 +1100,9 @@ def call(client, op: Op, ids: dict):
     if op.upload:
         csv = op.upload.format(**{**ids, **{k: ids[v] for k, v in op.use if v in ids}}).encode()
         response = client.client.post(
-            url, {"file": SimpleUploadedFile("upload.csv", csv, "text/csv")}, **client.headers
+            url,
+            {"file": SimpleUploadedFile("upload.csv", csv, "text/csv"), **dict(op.form)},
+            **client.headers,
         )
         return SimpleNamespace(status_code=response.status_code, body=response.json())
     if op.method in ("get", "delete"):
@@ -934,8 +1194,10 @@ def _build_objects(world, ev_program) -> dict:
             invoice_date=dt.date(2025, 3, 15),
         )
         deals = _build_deals(world, partner, product, name)
+        quote_id = _build_quote(world, partner)
         objects[name] = {
             **deals,
+            **_build_mdf(partner),
             **(charging := _build_charging(partner, name)),
             "session_id": _build_session(charging["evse_id"], partner, name),
             "partner_id": partner.pk,
@@ -946,9 +1208,89 @@ def _build_objects(world, ev_program) -> dict:
             "override_id": override.pk,
             "nomination_id": nomination.pk,
             "person_certification_id": held.pk,
+            "quote_id": quote_id,
         }
     _build_settlements(world, objects)
+    _build_incentives(ev_program, objects)
+    _build_quote_catalogue(world, ev_program)
     return objects
+
+
+def _build_quote(world, partner) -> int:
+    """A draft quote of the partner for one Matrix box, through another partner."""
+    from partnerhub.quotes import services as quotes
+
+    distributor = world.partner_b if partner != world.partner_b else world.partner_a
+    return quotes.quote_create(
+        partner=partner,
+        data={
+            "program": "ev-hardware",
+            "purchase_path": "distributor",
+            "distributor_id": distributor.pk,
+            "lines": [{"sku": "MATRIX-1", "quantity": 1}],
+        },
+    ).pk
+
+
+def _build_quote_catalogue(world, ev_program) -> None:
+    """NFR products (the ev-hardware NFR bundle: services and cloud), partner A a Gold VAR
+    (NFR-eligible) with a DUNS number and a credit line."""
+    from partnerhub.tiers.models import PartnerTier
+
+    for key, sku in (
+        ("nfr", "MATRIX-NFR"),
+        ("services", "MATRIX-SUPPORT"),
+        ("cloud", "MATRIX-CLOUD"),
+    ):
+        category, _ = ProductCategory.objects.get_or_create(key=key, defaults={"name": key})
+        Product.objects.create(
+            sku=sku, name=sku, category=category, list_price_minor=100_00, currency="EUR"
+        )
+    PartnerTier.objects.create(
+        partner=world.partner_a,
+        program=ev_program,
+        track_key="var",
+        tier_key="gold",
+        rank=2,
+        since=dt.date(2025, 2, 1),
+        held_until=dt.date(2099, 1, 31),
+        source="override",
+        last_evaluated_on=dt.date(2025, 2, 1),
+    )
+    Partner.objects.filter(pk=world.partner_a.pk).update(duns="123456789")
+    CreditLine.objects.create(
+        partner=world.partner_a,
+        limit_minor=10_000_00,
+        currency="EUR",
+        approved_on=dt.date(2025, 3, 1),
+    )
+
+
+def _build_incentives(ev_program, objects) -> None:
+    """An activity SPIFF campaign of 2025 and, per partner, a submitted claim in it."""
+    from decimal import Decimal
+
+    from partnerhub.incentives import services as incentives
+
+    campaign = incentives.spiff_campaign_create(
+        program=ev_program,
+        name="Matrix campaign",
+        basis="activity",
+        starts_on=dt.date(2025, 1, 1),
+        ends_on=dt.date(2025, 12, 31),
+        bounty=Decimal(25),
+        currency="EUR",
+    )
+    objects["catalogue"]["spiff_campaign_id"] = campaign.pk
+    for name in ("partner_a", "partner_b", "operator", "child_1", "child_2"):
+        partner = Partner.objects.get(pk=objects[name]["partner_id"])
+        claim = incentives.spiff_claim_submit(
+            campaign=campaign,
+            partner=partner,
+            activity="Matrix demo",
+            activity_on=dt.date(2025, 3, 1),
+        )
+        objects[name]["spiff_claim_id"] = claim.pk
 
 
 def _build_settlements(world, objects) -> None:
@@ -1013,6 +1355,50 @@ def _build_deals(world, partner, product, name) -> dict:
         "approved_id": approved.pk,
         "extension_id": extension.pk,
         "attachment_id": attachment.pk,
+    }
+
+
+def _build_mdf(partner) -> dict:
+    """An allocation of 100,000.00 USD; a submitted request, an approved one and a claimed one
+    (its claim with one proof file), each for an activity in March 2025."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from partnerhub.mdf import services as mdf
+
+    mdf.allocation_create(
+        partner=partner,
+        program="ev-hardware",
+        quarter_start=dt.date(2025, 2, 1),
+        amount="100000.00",
+        reason="Matrix",
+    )
+
+    def request(title):
+        return mdf.request_create(
+            partner=partner,
+            data={
+                "program": "ev-hardware",
+                "title": title,
+                "activity_type": "event",
+                "starts_on": "2025-03-01",
+                "ends_on": "2025-03-05",
+                "budget": "1000.00",
+            },
+        )
+
+    submitted = request("Matrix submitted")
+    approved = mdf.request_approve(request=request("Matrix approved"))
+    claimed = mdf.request_approve(request=request("Matrix claimed"))
+    claim = mdf.claim_submit(
+        request=claimed,
+        actual_cost="800.00",
+        files=[SimpleUploadedFile("proof.pdf", b"%PDF proof", "application/pdf")],
+    )
+    return {
+        "request_id": submitted.pk,
+        "mdf_approved_id": approved.pk,
+        "claim_id": claim.pk,
+        "proof_id": claim.proofs.get().pk,
     }
 
 

@@ -210,7 +210,8 @@ def test_dashboard_shows_tier_progress_billings_pipeline_and_expiring(as_user, w
     assert "24,000.00 USD" in html
     assert "EV Sales" in html and "Pia" in html
     assert "Acme Logistics GmbH" in html
-    assert "Incentive" not in html and "MDF" not in html
+    assert "Incentive and MDF balances" in html
+    assert "No market development funds yet." in html
 
 
 def test_dashboard_shows_met_requirements_with_their_date(as_user, world):
@@ -786,3 +787,23 @@ def test_an_operator_sees_its_childrens_registrations(as_user, world, register):
     html = as_user(world.operator_admin).get(reverse("portal:deals")).content.decode()
     assert "Child Customer BV" in html and "Child One" in html  # with a partner column
     assert ">Partner<" in html
+
+
+def test_dashboard_shows_own_incentive_balances_only(as_user, world):
+    import datetime as dt
+    from decimal import Decimal
+
+    from partnerhub.incentives.services import adjustment_create
+
+    for partner, amount in ((world.partner_a, "1234.50"), (world.partner_b, "999.99")):
+        adjustment_create(
+            partner=partner,
+            kind="commission",
+            amount=Decimal(amount),
+            currency="USD",
+            booked_on=dt.date(2025, 5, 1),
+            reason="Opening balance migrated from the old system",
+        )
+    html = as_user(world.sales_a).get(reverse("portal:home")).content.decode()
+    assert "Commission" in html and "1,234.50 USD" in html
+    assert "999.99" not in html

@@ -548,3 +548,34 @@ def test_import_of_200_rows_uses_a_bounded_number_of_queries(
     with django_assert_max_num_queries(8):
         again = billing_lines_import(rows=rows)
     assert (again.created, again.unchanged) == (0, 200)
+
+
+def test_credit_note_names_the_line_it_credits(sales_world, monkeypatch):
+    w = sales_world
+    monkeypatch.setattr(services, "CHUNK_SIZE", 2)
+    rows = [
+        make_row(w, external_id="INV-1"),
+        make_row(w, external_id="CN-1", net_amount="-10.00", credits="INV-1"),  # same chunk
+        make_row(w, external_id="CN-2", net_amount="-5.00", credits="INV-1"),  # next chunk
+    ]
+    report = billing_lines_import(rows=rows)
+    assert report.created == 3, report.errors
+    invoice = BillingLine.objects.get(external_id="INV-1")
+    assert set(invoice.credit_notes.values_list("external_id", flat=True)) == {"CN-1", "CN-2"}
+    again = billing_lines_import(rows=rows)
+    assert (again.created, again.unchanged, again.errors) == (0, 3, [])
+
+
+def test_credit_note_refusals_name_the_column(sales_world):
+    w = sales_world
+    report = billing_lines_import(
+        rows=[
+            make_row(w, external_id="CN-1", net_amount="-10.00", credits="NOPE"),
+            make_row(w, external_id="INV-2", credits="INV-1"),
+        ]
+    )
+    assert report.refused
+    assert errors(report) == [
+        (2, "credits", "no billing line 'NOPE' to credit; import the invoice line first"),
+        (3, "credits", "only a credit note (a negative net_amount) credits another line"),
+    ]
