@@ -147,7 +147,7 @@ def _statement(request, partner_id: int, query: IncentiveStatementQuery):
 
 
 @router.get(
-    "/statements/{int:partner_id}",
+    "/statements/{partner_id}",
     response={200: IncentiveStatementOut, **R},
     summary="A partner's incentive statement for a period",
 )
@@ -199,7 +199,7 @@ def download(st, kind: str) -> HttpResponse:
 
 
 @router.get(
-    "/statements/{int:partner_id}.csv",
+    "/statements/{partner_id}/csv",
     response={200: None, **R},
     summary="A partner's incentive statement as CSV",
 )
@@ -208,7 +208,7 @@ def statement_csv(request, partner_id: ObjectId, query: Query[IncentiveStatement
 
 
 @router.get(
-    "/statements/{int:partner_id}.pdf",
+    "/statements/{partner_id}/pdf",
     response={200: None, **R},
     summary="A partner's incentive statement as PDF",
 )

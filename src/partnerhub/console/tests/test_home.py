@@ -111,7 +111,6 @@ def test_home_page(client, world, evaluated, register, ev_program):
     assert body.index("Beta Energy</a>") < body.index("Alpha Charging</a>")  # top billings
     assert "5,000.00 USD" in body
     assert reverse("console:review-queue") in body
-    assert "Incentive" not in body
 
 
 def test_home_is_scoped_for_a_manager(client, world, register):

@@ -100,12 +100,12 @@ def test_statement_json_csv_pdf_and_tenancy(world, sales, api_as):
         ("commission", "80.00"),
         ("mdf", "10.00"),
     ]
-    r = client.get(f"{IN}/statements/{a}.csv", date_from="2025-03-01", date_to="2025-03-31")
+    r = client.get(f"{IN}/statements/{a}/csv", date_from="2025-03-01", date_to="2025-03-31")
     assert r.status_code == 200
     text = r.body.decode()
     assert text.splitlines()[1].startswith("opening,USD,2025-03-01")
     assert text.splitlines()[-1].endswith(",90.00")
-    r = client.get(f"{IN}/statements/{a}.pdf", date_from="2025-03-01", date_to="2025-03-31")
+    r = client.get(f"{IN}/statements/{a}/pdf", date_from="2025-03-01", date_to="2025-03-31")
     assert r.status_code == 200 and r.body.startswith(b"%PDF")
     # Defaults: this year up to today (no entries this year in the example: nothing owed
     # this year but the balance brought forward).
@@ -113,7 +113,7 @@ def test_statement_json_csv_pdf_and_tenancy(world, sales, api_as):
     assert r.body["date_to"] == timezone.localdate().isoformat()
     # Another tenant's statement is not found, in every format.
     b = world.partner_b.pk
-    for suffix in ("", ".csv", ".pdf"):
+    for suffix in ("", "/csv", "/pdf"):
         assert client.get(f"{IN}/statements/{b}{suffix}").status_code == 404
         assert api_as(world.manager).get(f"{IN}/statements/{b}{suffix}").status_code == 404
     # A period that ends before it starts is the caller's error, named.

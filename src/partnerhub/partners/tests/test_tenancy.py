@@ -451,8 +451,8 @@ PARTNER_SCOPED += [
 IN = f"{PREFIX}/incentives"
 PARTNER_SCOPED += [
     Op("get", f"{IN}/statements/{{partner_id}}"),
-    Op("get", f"{IN}/statements/{{partner_id}}.csv"),
-    Op("get", f"{IN}/statements/{{partner_id}}.pdf"),
+    Op("get", f"{IN}/statements/{{partner_id}}/csv"),
+    Op("get", f"{IN}/statements/{{partner_id}}/pdf"),
     Op(
         "post",
         f"{IN}/spiff-claims/{{spiff_claim_id}}/decision",
