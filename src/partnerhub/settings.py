@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "partnerhub.incentives",
     "partnerhub.quotes",
     "partnerhub.mdf",
+    "partnerhub.webhooks",
     "partnerhub.portal",
     "partnerhub.console",
     "partnerhub.directory",
@@ -195,6 +196,8 @@ else:
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "partnerhub@localhost")
 PARTNERHUB_BASE_URL = os.environ.get("PARTNERHUB_BASE_URL", "http://127.0.0.1:8000")
 PARTNERHUB_INVITATION_MAX_AGE_DAYS = int(os.environ.get("INVITATION_MAX_AGE_DAYS", "7"))
+# Webhook URLs must be https except on localhost, unless this is set (docs/webhooks.md).
+PARTNERHUB_WEBHOOKS_ALLOW_HTTP = os.environ.get("PARTNERHUB_WEBHOOKS_ALLOW_HTTP", "") == "1"
 # The charge-point operator as it appears on statements and end-user receipts.
 PARTNERHUB_OPERATOR = {
     "name": os.environ.get("OPERATOR_NAME", "PartnerHub Charging Operator"),

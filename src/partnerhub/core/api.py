@@ -203,6 +203,7 @@ def _register_routers() -> None:
     from partnerhub.settlements.api import router as settlements_router
     from partnerhub.tiers.api import router as tiers_router
     from partnerhub.training.api import router as training_router
+    from partnerhub.webhooks.api import router as webhooks_router
 
     api.add_router("/", accounts_router)
     api.add_router("/programs", programs_router)
@@ -221,6 +222,7 @@ def _register_routers() -> None:
     api.add_router("/charging", charging_router)
     api.add_router("/settlements", settlements_router)
     api.add_router("/incentives", incentives_router)
+    api.add_router("/webhooks", webhooks_router)
 
 
 _register_routers()

@@ -22,10 +22,18 @@ class Event(models.Model):
     )
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When the webhook dispatcher fanned the event out (webhooks.services.dispatch).
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                name="event_undispatched",
+                condition=models.Q(delivered_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -403,6 +403,11 @@ for _model in ("mdfallocation", "mdfrequest", "mdfclaim", "mdfproof"):
     rules.add_perm(f"mdf.view_{_model}", sees_partner)
 rules.add_perm("mdf.view_mdfexpiryrun", is_vendor_staff)
 
+# Webhooks: program admins keep the endpoints (they carry every partner's events out).
+rules.add_perm("webhooks.view_webhookendpoint", is_program_admin)
+rules.add_perm("webhooks.change_webhookendpoint", is_program_admin)
+rules.add_perm("webhooks.view_webhookdelivery", is_program_admin)
+
 
 def require(user, perm: str, obj=None, message: str = "You do not have permission to do this."):
     """Raise PermissionDenied (403 in the API) unless ``user`` has ``perm`` (on ``obj``)."""

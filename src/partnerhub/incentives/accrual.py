@@ -464,7 +464,7 @@ class Accrual:
 
     def insert_commissions(
         self, with_countries: bool, with_bands: bool, registered_only: bool
-    ) -> tuple[int, int]:
+    ) -> int:
         fence = self.d.fence()
         if registered_only:
             self.temp_candidates()
@@ -533,8 +533,7 @@ class Accrual:
             ) x
             WHERE {amount} <> 0
         """
-        n = self.x(sql, [self.run_id, self.now, *params])
-        return n, 0
+        return self.x(sql, [self.run_id, self.now, *params])
 
     def insert_credit_reversals(self) -> int:
         """A credit note reverses what the credited line accrued, pro rata to the amount
@@ -715,7 +714,7 @@ class Accrual:
                     self.x(f"ANALYZE {name}")
             if self.hi > self.lo:
                 registered_only = all(p.spec.commission.unregistered == "none" for p in rates)
-                result.commission_entries, _ = timed(
+                result.commission_entries = timed(
                     "commissions",
                     self.insert_commissions,
                     with_countries,

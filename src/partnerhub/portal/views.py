@@ -78,8 +78,9 @@ def _number(value, places: int | None = None) -> str:
     return formats.number_format(value, decimal_pos=places, use_l10n=True, force_grouping=True)
 
 
-def _money(minor: int, currency: str) -> str:
-    return f"{_number(from_minor(minor, currency), minor_digits(currency))} {currency}"
+def _money(minor: int | None, currency: str) -> str:
+    """``1234567, "EUR"`` → ``12,345.67 EUR`` (grouped and localised)."""
+    return f"{_number(from_minor(minor or 0, currency), minor_digits(currency))} {currency}"
 
 
 def _amount(value: Decimal, currency: str) -> str:
@@ -331,25 +332,20 @@ def _incentive_balances(partner) -> dict:
         .order_by("kind", "currency")
     )
 
-    def money(minor, currency):
-        digits = minor_digits(currency)
-        amount = from_minor(minor or 0, currency)
-        return f"{formats.number_format(amount, digits, force_grouping=True)} {currency}"
-
     incentives = [
         {
             "label": labels.get(r["kind"], r["kind"]),
-            "payable": money(r["payable_minor"], r["currency"]),
-            "held": money(r["held_minor"], r["currency"]),
+            "payable": _money(r["payable_minor"], r["currency"]),
+            "held": _money(r["held_minor"], r["currency"]),
         }
         for r in rows
         if r["payable_minor"] or r["held_minor"]
     ]
     mdf = [
         {
-            "fund": money(f.fund_minor, f.currency),
-            "committed": money(f.committed_minor, f.currency),
-            "available": money(f.available_minor, f.currency),
+            "fund": _money(f.fund_minor, f.currency),
+            "committed": _money(f.committed_minor, f.currency),
+            "available": _money(f.available_minor, f.currency),
         }
         for f in funds(partner_id=partner.pk)
     ]

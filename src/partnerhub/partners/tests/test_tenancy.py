@@ -48,6 +48,7 @@ from partnerhub.charging.models import (
     TariffAssignment,
     TariffGroup,
 )
+from partnerhub.core.models import Event
 from partnerhub.deals.models import (
     DealAttachment,
     DealConflict,
@@ -104,6 +105,7 @@ from partnerhub.training.models import (
     Person,
     PersonCertification,
 )
+from partnerhub.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 PREFIX = "/api/v1"
 EXAMPLES = Path(__file__).resolve().parents[4] / "examples/programs"
@@ -962,6 +964,22 @@ GLOBAL += [
     (Op("get", f"{IN}/payout-runs"), VENDOR_STAFF),
 ]
 
+# Webhooks: program admins only (an endpoint carries every partner's events out).
+WH = f"{PREFIX}/webhooks"
+GLOBAL += [
+    (Op("get", f"{WH}/endpoints"), PROGRAM_ADMIN_ONLY),
+    (
+        Op("post", f"{WH}/endpoints", body={"url": "https://m.example.com/", "event_types": ["*"]}),
+        _expect(403, program_admin=201),
+    ),
+    (Op("get", f"{WH}/endpoints/{{endpoint_id}}"), PROGRAM_ADMIN_ONLY),
+    (Op("patch", f"{WH}/endpoints/{{endpoint_id}}", body={"is_active": False}), PROGRAM_ADMIN_ONLY),
+    (Op("delete", f"{WH}/endpoints/{{endpoint_id}}"), _expect(403, program_admin=204)),
+    (Op("post", f"{WH}/endpoints/{{endpoint_id}}/rotate-secret"), PROGRAM_ADMIN_ONLY),
+    (Op("get", f"{WH}/endpoints/{{endpoint_id}}/deliveries"), PROGRAM_ADMIN_ONLY),
+    (Op("post", f"{WH}/deliveries/{{delivery_id}}/retry"), PROGRAM_ADMIN_ONLY),
+]
+
 # Global writes whose effect the snapshot does not hold (API tokens, programs), or that may
 # rightly find nothing to do (the deal jobs), or that only read (the conflict check).
 UNSNAPSHOTTED = {
@@ -1070,6 +1088,8 @@ SNAPSHOT_MODELS = [
     SpiffCampaign.products.through,
     SpiffClaim,
     PayoutRun,
+    WebhookEndpoint,
+    WebhookDelivery,
 ]
 
 
@@ -1213,7 +1233,23 @@ def _build_objects(world, ev_program) -> dict:
     _build_settlements(world, objects)
     _build_incentives(ev_program, objects)
     _build_quote_catalogue(world, ev_program)
+    _build_webhooks(world, objects)
     return objects
+
+
+def _build_webhooks(world, objects) -> None:
+    """One endpoint with a delivery that failed (so a retry changes it)."""
+    from partnerhub.webhooks.services import endpoint_create
+
+    endpoint = endpoint_create(
+        actor=world.program_admin, url="https://hooks.example.com/in", event_types=["*"]
+    )
+    event = Event.objects.create(name="matrix.test", payload={})
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event=event, status="failed", attempts=8, last_error="HTTP 500"
+    )
+    objects["catalogue"]["endpoint_id"] = endpoint.pk
+    objects["catalogue"]["delivery_id"] = delivery.pk
 
 
 def _build_quote(world, partner) -> int:
