@@ -231,6 +231,32 @@ def _electricity_prices(items: list[dict]) -> list[tuple[dt.date, Decimal, str]]
     return sorted(out)
 
 
+def _check_price_currencies(location: Location, items: list[dict]) -> None:
+    """Electricity prices are deducted from and reimbursed with revenue in the host's contract
+    currency: a price in another currency than a contract of a partner hosting (or having
+    hosted) a charge point here is refused (``docs/settlements.md``)."""
+    if not items:
+        return
+    from partnerhub.settlements.models import Contract
+
+    contracts = list(
+        Contract.objects.filter(partner__hostings__charge_point__location=location)
+        .select_related("partner")
+        .order_by("partner_id", "start_month", "id")
+        .distinct()
+    )
+    for i, item in enumerate(items):
+        currency = _currency(item.get("currency"), f"electricity_prices.{i}.currency")
+        for contract in contracts:
+            if contract.currency != currency:
+                raise ServiceError(
+                    f"{contract.partner.display_name} hosts charge points here under contract "
+                    f"'{contract.name}' in {contract.currency}: give electricity prices in "
+                    f"{contract.currency}.",
+                    field=f"electricity_prices.{i}.currency",
+                )
+
+
 @transaction.atomic
 def location_create(*, data: dict) -> Location:
     values = _location_values(data)
@@ -252,6 +278,7 @@ def location_update(*, location: Location, data: dict) -> Location:
     prices = None
     if "electricity_prices" in data:
         prices = _electricity_prices(data.get("electricity_prices") or [])
+        _check_price_currencies(location, data.get("electricity_prices") or [])
     for name, value in values.items():
         setattr(location, name, value)
     location.save()

@@ -651,7 +651,7 @@ def running_month(request):
             "description": line["description"],
             "sessions": line["sessions"],
             "energy_text": kwh(line["energy_wh"]) if line["energy_wh"] else "",
-            "amount_text": money(line["amount_minor"], currency),
+            "amount_text": money(line["amount_minor"], line.get("currency") or currency),
         }
         for line in figures.lines
     ]
@@ -728,9 +728,10 @@ def statement_context(request, statement) -> dict:
     c = statement.currency
     lines = list(settlement_selectors.statement_lines(statement))
     for line in lines:
+        line_c = line.currency_of(c)  # sessions in another currency: their own
         line.energy_text = kwh(line.energy_wh) if line.energy_wh else ""
-        line.revenue_text = money(line.revenue_minor, c) if line.revenue_minor else ""
-        line.amount_text = money(line.amount_minor, c)
+        line.revenue_text = money(line.revenue_minor, line_c) if line.revenue_minor else ""
+        line.amount_text = money(line.amount_minor, line_c)
         line.rate_text = percent(Decimal(line.rate_bp) / 100) if line.rate_bp else ""
     sessions = settlement_selectors.statement_sessions(statement).select_related(
         "session__charge_point"
@@ -740,10 +741,11 @@ def statement_context(request, statement) -> dict:
     for s in session_page.object_list:
         s.kind_label = kinds.get(s.kind, s.kind)
         s.energy_text = kwh(s.energy_wh)
-        s.revenue_text = money(s.revenue_minor, c)
-        s.share_text = money(s.partner_share_minor, c)
-        s.fees_text = money(s.session_fee_minor + s.kwh_fee_minor + s.handling_fee_minor, c)
-        s.amount_text = money(s.amount_minor, c)
+        sc = s.session.currency  # the statement's, except sessions in another currency
+        s.revenue_text = money(s.revenue_minor, sc)
+        s.share_text = money(s.partner_share_minor, sc)
+        s.fees_text = money(s.session_fee_minor + s.kwh_fee_minor + s.handling_fee_minor, sc)
+        s.amount_text = money(s.amount_minor, sc)
     payments = list(settlement_selectors.payments(statement))
     for p in payments:
         p.amount_text = money(p.amount_minor, c)
@@ -801,3 +803,83 @@ def statement_csv(request, pk: int):
 @require_GET
 def statement_sessions_csv(request, pk: int):
     return statement_download(_statement(request, pk), "sessions")
+
+
+# --- receipts of the partner's drivers ---------------------------------------------------------
+
+
+def _receipt_month(request) -> tuple[dt.date, str]:
+    """The ``?month=YYYY-MM`` asked for (default: this month) and an error to show."""
+    from partnerhub.settlements.services import parse_month
+
+    raw = request.GET.get("month")
+    if not raw:
+        return _this_month(), ""
+    try:
+        return parse_month(raw), ""
+    except ServiceError as exc:
+        return _this_month(), exc.message
+
+
+def _supplier_key(receipt: dict) -> str:
+    return str(receipt["supplier"]["partner_id"] or "operator")
+
+
+@partner_page
+@require_GET
+def receipts(request):
+    """The month's end-user receipts of the partner's own drivers (corporate-billing users),
+    one per driver and supplier, each downloadable as PDF. A fixed number of queries."""
+    require(request.user, "settlements.view_receipts", request.partner)
+    month, error = _receipt_month(request)
+    rows = []
+    for driver, receipt in settlement_selectors.partner_driver_receipts(
+        partner=request.partner, month=month
+    ):
+        cur = receipt["currency"]
+        rows.append(
+            {
+                "driver": driver,
+                "supplier": receipt["supplier"],
+                "sessions": len(receipt["sessions"]),
+                "excl_text": money(receipt["total_excl_vat_minor"], cur),
+                "vat_text": money(receipt["vat_minor"], cur),
+                "incl_text": money(receipt["total_incl_vat_minor"], cur),
+                "pdf_query": f"month={month:%Y-%m}&supplier={_supplier_key(receipt)}"
+                f"&currency={cur}",
+            }
+        )
+    return _page(
+        request,
+        "portal/sitehost/receipts.html",
+        {
+            "month": month,
+            "month_value": f"{month:%Y-%m}",
+            "previous": f"{(month - dt.timedelta(days=1)):%Y-%m}",
+            "error": error,
+            "rows": rows,
+        },
+    )
+
+
+@partner_page
+@require_GET
+def receipt_pdf(request, pk: int):
+    """One receipt of one of the partner's drivers as PDF (another partner's driver: 404)."""
+    require(request.user, "settlements.view_receipts", request.partner)
+    driver = charging.driver_get(fetched_by=request.user, driver_id=_id(pk))
+    if driver.partner_id != request.partner.pk:
+        raise Http404
+    month, error = _receipt_month(request)
+    if error:
+        raise Http404
+    supplier, currency = request.GET.get("supplier", ""), request.GET.get("currency", "")
+    for receipt in settlement_selectors.driver_receipts(driver=driver, month=month):
+        if _supplier_key(receipt) == supplier and receipt["currency"] == currency:
+            response = HttpResponse(
+                exports.receipt_pdf(receipt, driver), content_type="application/pdf"
+            )
+            name = f"receipt-{month:%Y-%m}-driver-{driver.pk}-{supplier}.pdf"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+    raise Http404

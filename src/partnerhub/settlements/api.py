@@ -200,6 +200,8 @@ def statement_get(request, statement_id: ObjectId):
 
 
 def line_out(data: dict, currency: str) -> dict:
+    currency = data.get("currency") or currency
+
     def money(name: str) -> Decimal:
         return from_minor(data[name], currency)
 
@@ -208,6 +210,7 @@ def line_out(data: dict, currency: str) -> dict:
         "id": data.get("id"),
         "kind": data["kind"],
         "description": data["description"],
+        "currency": currency,
         "current_type": data["current_type"],
         "is_adjustment": data["is_adjustment"],
         "original_month": f"{month:%Y-%m}" if month else None,
@@ -298,6 +301,7 @@ class _SessionLines:
                 "cdr_id": ss.session.cdr_id,
                 "start": ss.session.start,
                 "kind": ss.kind,
+                "currency": ss.session.currency,
                 "is_adjustment": ss.is_adjustment,
                 "original_month": f"{ss.original_month:%Y-%m}",
                 "current_type": ss.current_type,
@@ -306,7 +310,7 @@ class _SessionLines:
                 "rate_percent": Decimal(ss.rate_bp) / 100,
             }
             for name, column in self.AMOUNTS.items():
-                row[name] = from_minor(getattr(ss, column), self.currency)
+                row[name] = from_minor(getattr(ss, column), ss.session.currency)
             out.append(row)
         return out
 

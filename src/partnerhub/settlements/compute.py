@@ -21,8 +21,12 @@ what they reference; on PostgreSQL an enforced, deferred key queued one trigger 
 and key, fired at commit: 60 of 84 s at a million sessions). PostgreSQL gets ``ANALYZE`` of
 the fresh statements and temp tables before the per-session statements (without it the
 planner visits the sessions partner by partner, a heap page per session, instead of one
-sequential scan hashed on the partner); SQLite gets a 256 MiB page cache for the run (the
-connection's setting is restored afterwards).
+sequential scan hashed on the partner), and of the per-session lines once written, and runs
+with ``synchronous_commit`` off for the run's transaction; SQLite gets a 256 MiB page cache
+for the run (the connection's setting is restored afterwards). "Already on a final
+statement" is looked up once per month (``temp_settled``) instead of once per session in the
+INSERT (which made SQLite materialise the whole result first, and with no usable index scan
+every per-session line once per session).
 
 Rounding rules (``docs/money.md``): every per-session amount is rounded half-up to the minor
 unit once; lines and totals are exact sums of rounded amounts; platform fees and VAT are
@@ -48,6 +52,11 @@ SESSION = "charging_chargingsession"
 NO_CONTRACT_WARNING = (
     "No contract in force this month: the sessions are listed with partner share 0."
 )
+PRICE_CURRENCY_WARNING = (
+    "{n} session(s) at locations whose electricity price is in {price}, not in the contract's "
+    "currency {contract}: no electricity cost was computed, deducted or reimbursed for them. "
+    "Correct the locations' electricity prices and run the month again."
+)
 
 # SQLite page cache during a run, in KiB (negative: a size, not a page count).
 SQLITE_CACHE_KIB = -262_144
@@ -57,6 +66,7 @@ POSITION = {
     "revenue": 10,
     "no_contract": 11,
     "other_currency": 12,
+    "other_currency_corporate": 13,
     "session_fee": 20,
     "kwh_fee": 21,
     "handling_fee": 22,
@@ -154,11 +164,57 @@ class _Runner:
     def unsettled(self, corporate: bool, alias: str = "s") -> str:
         """SQL: session ``alias`` is on no final statement yet (on the hosted revenue side, or
         the corporate side). A re-run of a closed month must not take back a session settled
-        meanwhile (e.g. a late session settled as an adjustment of a later month)."""
+        meanwhile (e.g. a late session settled as an adjustment of a later month).
+
+        ``f.is_final`` is written bare on purpose: it is the condition of the partial index
+        ``session_settled_once`` (session, is_corporate) WHERE is_final, and SQLite only uses
+        a partial index when the query names its condition as written (``f.is_final = TRUE``
+        made it scan every per-session line once per session)."""
         truth = "TRUE" if corporate else "FALSE"
         return (
             f"NOT EXISTS (SELECT 1 FROM {SS} f WHERE f.session_id = {alias}.id "
-            f"AND f.is_corporate = {truth} AND f.is_final = TRUE)"
+            f"AND f.is_corporate = {truth} AND f.is_final)"
+        )
+
+    def temp_settled(self) -> int:
+        """``settle_settled``: the final per-session lines (session, side) of the sessions
+        that started in the month, found through the partial index on final lines between the
+        month's lowest and highest session id. Usually empty (nothing of the month is final
+        yet), and then the per-session INSERTs need no check at all; otherwise they anti-join
+        this small table instead of the per-session line table they write (an INSERT whose
+        SELECT reads its own target table is first materialised whole by SQLite). Returns how
+        many lines it holds."""
+        self.cursor.execute(
+            f"SELECT MIN(s.id), MAX(s.id) FROM {SESSION} s "
+            "WHERE s.start >= %(ts_a)s AND s.start < %(ts_b)s AND s.id <= %(w)s",
+            self.params,
+        )
+        low, high = self.cursor.fetchone()
+        self.sql(
+            self.d.temp_table(
+                "settle_settled",
+                f"""
+                SELECT f.session_id, CASE WHEN f.is_corporate THEN 1 ELSE 0 END AS is_corporate
+                FROM {SS} f
+                WHERE f.is_final AND f.session_id >= %(low)s AND f.session_id <= %(high)s
+                """,
+            ),
+            {"low": low or 0, "high": high or -1},
+        )
+        n = self.scalar("SELECT COUNT(*) FROM settle_settled")
+        if n:
+            self.sql("CREATE INDEX settle_settled_session ON settle_settled (session_id)")
+            if self.d.pg:
+                self.sql("ANALYZE settle_settled")
+        return n
+
+    def not_settled(self, corporate: bool, alias: str = "s") -> str:
+        """SQL: like ``unsettled`` for the month's own sessions, through ``settle_settled``."""
+        if not self.settled:
+            return "TRUE"
+        return (
+            f"NOT EXISTS (SELECT 1 FROM settle_settled f WHERE f.session_id = {alias}.id "
+            f"AND f.is_corporate = {1 if corporate else 0})"
         )
 
     # -- the steps ----------------------------------------------------------------------------
@@ -174,6 +230,10 @@ class _Runner:
             return value
 
         cache = None
+        if self.d.pg:
+            # The run's transaction only (SET LOCAL): its commit does not wait for the WAL
+            # flush. A crash right after the commit can lose the run, never half of it.
+            self.sql("SET LOCAL synchronous_commit TO OFF")
         if not self.d.pg:
             # A bigger page cache for this run (the default 2 MiB re-reads the session pages
             # the joins visit); the connection's own setting is restored below.
@@ -187,7 +247,9 @@ class _Runner:
             adjustments = timed("late_sessions", self.temp_late)
             timed("statements", self.create_statements)
             sessions = timed("session_lines", self.session_lines)
+            timed("price_warnings", self.price_currency_warnings)
             timed("statement_lines", self.statement_lines)
+            timed("other_currency_lines", self.other_currency_lines)
             timed("platform_fees", self.platform_fees)
             timed("vat", self.vat_lines)
             timed("totals", self.totals)
@@ -206,7 +268,7 @@ class _Runner:
         return MonthResult(statements, sessions, adjustments, skipped, self.w, steps)
 
     TEMPS = ("settle_terms", "settle_price", "settle_late", "settle_agg", "settle_hosting",
-             "settle_evse", "settle_assets", "settle_totals")  # fmt: skip
+             "settle_evse", "settle_assets", "settle_totals", "settle_settled")  # fmt: skip
 
     def drop_temps(self) -> None:
         for name in self.TEMPS:
@@ -265,7 +327,7 @@ class _Runner:
                 f"""
                 SELECT location_id, {ts.format("valid_from")} AS valid_from,
                        COALESCE({ts.format(nxt)}, {end}) AS valid_to,
-                       {as_int("price_per_kwh", 1_000_000)} AS micro
+                       {as_int("price_per_kwh", 1_000_000)} AS micro, currency
                 FROM charging_electricityprice
                 """,
             )
@@ -296,7 +358,7 @@ class _Runner:
                   AND s.{partner_col} IS NOT NULL
                   AND {self.partner_filter("s." + partner_col)}
                   AND NOT EXISTS (SELECT 1 FROM {SS} f WHERE f.session_id = s.id
-                                  AND f.is_corporate = {truth} AND f.is_final = TRUE)
+                                  AND f.is_corporate = {truth} AND f.is_final)
             """
 
         closed = f"""
@@ -399,10 +461,13 @@ class _Runner:
         ``st`` statement and ``s`` session), settled under the contract ``contract_sql``."""
         t1 = f"""
             SELECT st.id AS statement_id, s.id AS session_id,
-                   CASE WHEN t.id IS NULL THEN 'no_contract'
-                        WHEN s.currency <> st.currency THEN 'other_currency'
+                   CASE WHEN s.currency <> st.currency
+                             OR s.currency <> COALESCE(t.currency, s.currency)
+                             THEN 'other_currency'
+                        WHEN t.id IS NULL THEN 'no_contract'
                         ELSE 'revenue' END AS kind,
-                   CASE WHEN t.id IS NOT NULL AND s.currency = st.currency THEN 1 ELSE 0 END
+                   CASE WHEN t.id IS NOT NULL AND s.currency = st.currency
+                             AND s.currency = t.currency THEN 1 ELSE 0 END
                        AS ok,
                    {orig} AS original_month, t.id AS contract_id, s.current_type, s.flagged,
                    s.energy_wh, s.total_excl_vat_minor AS r, s.connection_fee_minor AS cf,
@@ -420,6 +485,7 @@ class _Runner:
             LEFT JOIN settle_terms t ON t.id = {contract_sql}
             LEFT JOIN settle_price pr ON pr.location_id = s.location_id
                  AND pr.valid_from <= s.start AND pr.valid_to > s.start
+                 AND pr.currency = s.currency
             WHERE {source[1]}
         """
         t2 = f"""
@@ -487,19 +553,22 @@ class _Runner:
 
     def session_lines(self) -> int:
         in_month = "s.start >= %(ts_a)s AND s.start < %(ts_b)s AND s.id <= %(w)s"
+        began = time.perf_counter()
+        self.settled = self.temp_settled()
+        self.steps["session_lines_settled"] = round(time.perf_counter() - began, 3)
         a = self.date("a")
         # SQLite keeps the left table of a CROSS JOIN as the outer loop: the statements, so
         # the per-session lines are written grouped by statement (cheap index appends).
         hosted = (
             f"FROM {ST} st CROSS JOIN {SESSION} s",
             f"{self.ours()} AND s.partner_id = st.partner_id AND {in_month} "
-            f"AND {self.unsettled(False)}",
+            f"AND {self.not_settled(False)}",
         )
         corporate = (
             f"FROM {ST} st CROSS JOIN {SESSION} s",
             f"{self.ours()} AND s.corporate_partner_id = st.partner_id "
             f"AND s.corporate_partner_id IS NOT NULL AND {in_month} "
-            f"AND {self.unsettled(True)}",
+            f"AND {self.not_settled(True)}",
         )
 
         def late(flag: int) -> tuple[str, str]:
@@ -519,6 +588,12 @@ class _Runner:
             began = time.perf_counter()
             total += max(self.sql(f"INSERT INTO {SS} ({self.COLUMNS}) {select}", self.params), 0)
             self.steps[f"session_lines_{name}"] = round(time.perf_counter() - began, 3)
+        if self.d.pg:
+            # Statistics of the lines just written (the sample sees this transaction's rows),
+            # for the GROUP BY and the look-ups that read them back.
+            began = time.perf_counter()
+            self.sql(f"ANALYZE {SS}")
+            self.steps["session_lines_analyze"] = round(time.perf_counter() - began, 3)
         return total
 
     # -- statement lines ------------------------------------------------------------------------
@@ -583,6 +658,7 @@ class _Runner:
                    CASE WHEN g.kind = 'revenue' THEN g.p + g.reimb
                         WHEN g.kind = 'corporate' THEN g.amount ELSE 0 END
             FROM settle_agg g
+            WHERE g.kind <> 'other_currency'
             """,
             self.params,
         )
@@ -601,6 +677,86 @@ class _Runner:
                 WHERE g.kind = 'revenue' AND g.{column} <> 0
                 """,
                 self.params,
+            )
+
+    # -- sessions in another currency, electricity prices in another currency ------------------
+
+    def other_currency_lines(self) -> None:
+        """Sessions in another currency than their statement's (or their contract's): one line
+        per currency (AC and DC together), hosted apart from corporate, with their revenue
+        (excl. VAT), energy and electricity in that currency. Amount 0: they are not settled
+        and never reach a total in the statement's currency."""
+        mine = f"SELECT st.id FROM {ST} st WHERE {self.ours()}"
+        corporate = "CASE WHEN ss.is_corporate THEN 1 ELSE 0 END"
+        self.sql(
+            f"""
+            INSERT INTO {LINE} (currency, {self.LINE_COLUMNS})
+            SELECT s.currency, ss.statement_id,
+                   CASE WHEN {corporate} = 1 THEN {POSITION["other_currency_corporate"]}
+                        ELSE {POSITION["other_currency"]} END,
+                   CASE WHEN {corporate} = 1 THEN 'other_currency_corporate'
+                        ELSE 'other_currency' END,
+                   '', ss.is_adjustment,
+                   CASE WHEN ss.is_adjustment THEN ss.original_month ELSE NULL END,
+                   MAX(ss.contract_id), COUNT(*),
+                   SUM(CASE WHEN ss.flagged THEN 1 ELSE 0 END), SUM(ss.energy_wh), 0, 0, 0, 0,
+                   SUM(ss.revenue_minor), 0, SUM(ss.electricity_minor), 0, 0, 0, 0, 0, 0, 0,
+                   0, 0, 0
+            FROM {SS} ss JOIN {SESSION} s ON s.id = ss.session_id
+            WHERE ss.statement_id IN ({mine}) AND ss.kind = 'other_currency'
+            GROUP BY ss.statement_id, {corporate}, s.currency, ss.is_adjustment,
+                     ss.original_month
+            """,
+            self.params,
+        )
+
+    def price_currency_warnings(self) -> None:
+        """A statement's warning counts its settled sessions at locations whose electricity
+        price in force was in another currency (never used: ``revenue_select`` joins prices in
+        the session's currency only). Only statements of partners hosting at such a location
+        are looked at, so a month without mixed currencies costs one small query."""
+        self.cursor.execute(
+            f"""
+            SELECT st.id FROM {ST} st
+            WHERE {self.ours()} AND EXISTS (
+                SELECT 1 FROM charging_chargepointhosting h
+                JOIN charging_chargepoint cp ON cp.id = h.charge_point_id
+                JOIN settle_price pr ON pr.location_id = cp.location_id
+                WHERE h.partner_id = st.partner_id AND pr.currency <> st.currency)
+            """,
+            self.params,
+        )
+        # Fetched first, as a list: planned as a subquery, PostgreSQL (no statistics yet on
+        # the lines just written) scanned every per-session line (50 s at a million).
+        suspects = ", ".join(str(int(row[0])) for row in self.cursor.fetchall())
+        if not suspects:
+            return
+        self.cursor.execute(
+            f"""
+            SELECT ss.statement_id, pr.currency, s.currency, COUNT(*)
+            FROM {SS} ss JOIN {SESSION} s ON s.id = ss.session_id
+            JOIN settle_price pr ON pr.location_id = s.location_id
+                 AND pr.valid_from <= s.start AND pr.valid_to > s.start
+            WHERE ss.statement_id IN ({suspects}) AND ss.kind = 'revenue'
+              AND pr.currency <> s.currency
+            GROUP BY ss.statement_id, pr.currency, s.currency
+            ORDER BY ss.statement_id, pr.currency
+            """,
+            self.params,
+        )
+        found: dict[int, list[str]] = {}
+        for statement_id, price, contract, n in self.cursor.fetchall():
+            found.setdefault(statement_id, []).append(
+                PRICE_CURRENCY_WARNING.format(n=n, price=price, contract=contract)
+            )
+        for statement_id, texts in found.items():
+            current = self.scalar(
+                f"SELECT warning FROM {ST} WHERE id = %(id)s", {"id": statement_id}
+            )
+            warning = " ".join([current or "", *texts]).strip()[:500]
+            self.sql(
+                f"UPDATE {ST} SET warning = %(w)s WHERE id = %(id)s",
+                {"w": warning, "id": statement_id},
             )
 
     def platform_fees(self) -> None:

@@ -27,6 +27,7 @@ LINE_COLUMNS = (
     ("position", None),
     ("kind", None),
     ("description", None),
+    ("currency", None),
     ("current_type", None),
     ("is_adjustment", None),
     ("original_month", None),
@@ -56,6 +57,7 @@ SESSION_COLUMNS = (
     "start",
     "end",
     "kind",
+    "currency",
     "is_adjustment",
     "original_month",
     "current_type",
@@ -110,7 +112,8 @@ def file_stem(statement: Statement) -> str:
 
 
 def statement_csv(statement: Statement) -> str:
-    """Every line of the statement (amounts in major units of its currency), then the total."""
+    """Every line of the statement (amounts in major units of the line's currency: the
+    statement's, or another one for sessions in another currency), then the total."""
     cur = statement.currency
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -123,11 +126,14 @@ def statement_csv(statement: Statement) -> str:
     writer.writerow([name for name, _ in LINE_COLUMNS])
     for line in selectors.statement_lines(statement):
         row = []
+        line_cur = line.currency_of(cur)
         for name, column in LINE_COLUMNS:
             if column:
-                row.append(from_minor(getattr(line, column), cur))
+                row.append(from_minor(getattr(line, column), line_cur))
             elif name == "description":
                 row.append(line.description)
+            elif name == "currency":
+                row.append(line_cur)
             elif name == "energy_kwh":
                 row.append(_kwh(line.energy_wh))
             elif name == "rate_percent":
@@ -143,8 +149,8 @@ def statement_csv(statement: Statement) -> str:
 
 
 def sessions_csv(statement: Statement) -> Iterator[str]:
-    """Every per-session line of the statement, streamed."""
-    cur = statement.currency
+    """Every per-session line of the statement, streamed; amounts in the session's currency
+    (the statement's, except for sessions in another currency, which are not settled)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -163,6 +169,7 @@ def sessions_csv(statement: Statement) -> Iterator[str]:
             s.start.isoformat(),
             s.end.isoformat(),
             ss.kind,
+            s.currency,
             ss.is_adjustment,
             f"{ss.original_month:%Y-%m}",
             ss.current_type,
@@ -173,7 +180,7 @@ def sessions_csv(statement: Statement) -> Iterator[str]:
             if name == "rate_percent":
                 row.append(_percent(ss.rate_bp))
             else:
-                row.append(from_minor(getattr(ss, SESSION_AMOUNTS[name]), cur))
+                row.append(from_minor(getattr(ss, SESSION_AMOUNTS[name]), s.currency))
         writer.writerow(row)
         yield flush()
 
@@ -200,28 +207,35 @@ def _fetcher():
     return PackageOnlyFetcher()
 
 
-def render_pdf(template: str, context: dict) -> bytes:
+def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    html = render_to_string(template, context)
     return HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=_fetcher()).write_pdf()
+
+
+def render_pdf(template: str, context: dict) -> bytes:
+    return html_to_pdf(render_to_string(template, context))
 
 
 def _money(minor: int, currency: str) -> str:
     return f"{from_minor(minor, currency):,}"
 
 
-def statement_pdf(statement: Statement) -> bytes:
+def statement_html(statement: Statement) -> str:
+    """The statement as the HTML the PDF is rendered from. Lines of sessions in another
+    currency show their amounts with that currency's code."""
     cur = statement.currency
     rows = []
     for line in selectors.statement_lines(statement):
+        suffix = f" {line.currency}" if line.currency else ""
+        line_cur = line.currency_of(cur)
         rows.append(
             {
                 "line": line,
                 "energy": _kwh(line.energy_wh) if line.energy_wh else "",
                 "rate": _percent(line.rate_bp),
                 "amounts": {
-                    name: _money(getattr(line, column), cur)
+                    name: _money(getattr(line, column), line_cur) + suffix
                     for name, column in LINE_COLUMNS
                     if column
                 },
@@ -245,7 +259,11 @@ def statement_pdf(statement: Statement) -> bytes:
         ],
         "generated_at": timezone.now(),
     }
-    return render_pdf("settlements/statement.html", context)
+    return render_to_string("settlements/statement.html", context)
+
+
+def statement_pdf(statement: Statement) -> bytes:
+    return html_to_pdf(statement_html(statement))
 
 
 def receipt_pdf(receipt: dict, driver) -> bytes:

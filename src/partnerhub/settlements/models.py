@@ -250,7 +250,11 @@ class Statement(TimeStampedModel):
 class LineKind(models.TextChoices):
     REVENUE = "revenue", "Revenue share"
     NO_CONTRACT = "no_contract", "Sessions with no contract in force"
-    OTHER_CURRENCY = "other_currency", "Sessions in another currency (not settled)"
+    OTHER_CURRENCY = "other_currency", "Hosted sessions in another currency (not settled)"
+    OTHER_CURRENCY_CORPORATE = (
+        "other_currency_corporate",
+        "Corporate billing sessions in another currency (not charged)",
+    )
     SESSION_FEE = "session_fee", "Session fee"
     KWH_FEE = "kwh_fee", "kWh fee"
     HANDLING_FEE = "handling_fee", "Handling fee"
@@ -263,11 +267,23 @@ class LineKind(models.TextChoices):
 
 class StatementLine(models.Model):
     """One line of a statement: an aggregate of its per-session lines, or an asset fee or
-    the VAT. ``amount_minor`` is the line's effect on the net (+ to the partner)."""
+    the VAT. ``amount_minor`` is the line's effect on the net (+ to the partner).
+
+    Lines of sessions in another currency (one per currency, hosted apart from corporate)
+    carry that ``currency`` and amounts in it; their ``amount_minor`` is 0, so they never
+    reach the totals. Every other line is in the statement's currency (``currency`` blank)."""
 
     statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="lines")
     position = models.IntegerField(default=0)
     kind = models.CharField(max_length=24, choices=LineKind.choices)
+    # A database default: the set-based INSERTs of compute.py name only the columns they set.
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Another currency's line; blank: the statement's.",
+    )
     current_type = models.CharField(max_length=2, blank=True)
     is_adjustment = models.BooleanField(default=False)
     original_month = models.DateField(null=True, blank=True)
@@ -296,14 +312,22 @@ class StatementLine(models.Model):
     amount_minor = models.BigIntegerField(default=0)
 
     class Meta:
-        ordering = ["statement", "is_adjustment", "original_month", "position", "current_type"]
+        ordering = [
+            "statement", "is_adjustment", "original_month", "position", "currency", "current_type"
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.statement_id}: {self.get_kind_display()} {self.current_type}"
 
+    def currency_of(self, statement_currency: str) -> str:
+        """The currency of this line's amounts."""
+        return self.currency or statement_currency
+
     @property
     def description(self) -> str:
         text = self.get_kind_display()
+        if self.currency:
+            text += f", {self.currency}"
         if self.current_type:
             text += f" ({self.current_type})"
         if self.is_adjustment and self.original_month:
@@ -337,7 +361,8 @@ class SessionSettlement(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    # "revenue", "no_contract", "other_currency" (the host's) or "corporate" (the payer's).
+    # "revenue", "no_contract", "other_currency" (the host's) or "corporate" (the payer's);
+    # "other_currency" with ``is_corporate``: a corporate session in another currency.
     kind = models.CharField(max_length=16)
     is_corporate = models.BooleanField(default=False)
     is_final = models.BooleanField(default=False)

@@ -301,6 +301,11 @@ class LineOut(Schema):
     id: int | None = None
     kind: str
     description: str
+    currency: str = Field(
+        description="The currency of the line's amounts: the statement's, or another one for "
+        "sessions in another currency (kinds other_currency and other_currency_corporate: "
+        "not settled, amount 0, never in the totals)."
+    )
     current_type: str
     is_adjustment: bool
     original_month: str | None
@@ -331,6 +336,7 @@ class SessionLineOut(Schema):
     cdr_id: str
     start: dt.datetime
     kind: str
+    currency: str = Field(description="The session's currency, the currency of its amounts.")
     is_adjustment: bool
     original_month: str
     current_type: str

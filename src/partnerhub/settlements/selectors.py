@@ -206,9 +206,7 @@ def driver_receipts(*, driver, month: dt.date) -> list[dict[str, Any]]:
     """The driver's monthly receipts, one per supplier: a partner whose contract in force
     has ``supplier_on_receipts`` supplies the sessions on its charge points paid by card or
     corporate billing; the operator supplies every other session (balance / top-up included)."""
-    from partnerhub.charging.models import ChargingSession, PaymentMethod
-    from partnerhub.core.money import from_minor
-    from partnerhub.settlements.services import contract_in_force
+    from partnerhub.charging.models import ChargingSession
 
     a = month_start(month)
     start = dt.datetime.combine(a, dt.time(), tzinfo=dt.UTC)
@@ -218,7 +216,43 @@ def driver_receipts(*, driver, month: dt.date) -> list[dict[str, Any]]:
         .select_related("partner", "location")
         .order_by("start", "id")
     )
+    return _receipts(sessions, a, {})
+
+
+def partner_driver_receipts(*, partner, month: dt.date) -> list[tuple[Any, dict[str, Any]]]:
+    """The month's receipts of the partner's own drivers (its corporate-billing users), as
+    ``(driver, receipt)`` pairs ordered by driver: one query for the sessions, one per
+    supplier partner for its contract in force."""
+    from partnerhub.charging.models import ChargingSession
+
+    a = month_start(month)
+    start = dt.datetime.combine(a, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(next_month(a), dt.time(), tzinfo=dt.UTC)
+    sessions = (
+        ChargingSession.objects.filter(driver__partner=partner, start__gte=start, start__lt=end)
+        .select_related("partner", "location", "driver")
+        .order_by("driver__external_id", "driver_id", "start", "id")
+    )
+    by_driver: dict[int, list] = {}
+    drivers = {}
+    for s in sessions:
+        by_driver.setdefault(s.driver_id, []).append(s)
+        drivers[s.driver_id] = s.driver
     contracts: dict[int, Contract | None] = {}
+    return [
+        (drivers[driver_id], receipt)
+        for driver_id, items in by_driver.items()
+        for receipt in _receipts(items, a, contracts)
+    ]
+
+
+def _receipts(sessions, a: dt.date, contracts: dict) -> list[dict[str, Any]]:
+    """Group sessions (of one driver, ordered by start) into receipts, one per supplier and
+    currency. ``contracts`` caches the contract in force per partner."""
+    from partnerhub.charging.models import PaymentMethod
+    from partnerhub.core.money import from_minor
+    from partnerhub.settlements.services import contract_in_force
+
     receipts: dict[tuple, dict[str, Any]] = {}
     for s in sessions:
         supplier = None

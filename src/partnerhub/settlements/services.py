@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from partnerhub.core.errors import Conflict, ServiceError
 from partnerhub.core.events import emit
-from partnerhub.core.money import minor_digits, to_minor
+from partnerhub.core.money import from_minor, minor_digits, to_minor
 from partnerhub.settlements.compute import compute_month, month_start
 from partnerhub.settlements.models import (
     PARTNER_OPTIONS,
@@ -162,6 +162,8 @@ def _clean_contract(data: dict, current: Contract | None) -> dict:
         out[pct] = _decimal(merged, pct, high=Decimal(100), places=2)
     for fee in KWH_FEES:
         out[fee] = _decimal(merged, fee, high=MAX_RATE, places=6)
+    if current is not None and currency != current.currency:
+        _check_currency_change(current, currency, data)
     digits = minor_digits(currency)
     for fee in MINOR_FEES:
         if merged.get(fee) is None and current is not None:
@@ -170,6 +172,56 @@ def _clean_contract(data: dict, current: Contract | None) -> dict:
         amount = _decimal(merged, fee, high=Decimal(10**9), places=digits)
         out[f"{fee}_minor"] = to_minor(amount, currency)
     return out
+
+
+def _check_currency_change(current: Contract, currency: str, data: dict) -> None:
+    """A contract's amounts are stored in its currency (1.50 EUR is 150 minor units, which
+    would read as 150 JPY): a currency change must give every fee that is not zero again, in
+    the new currency. A contract that a final statement settled keeps its currency (its
+    adjustments of late sessions settle under it): start a new contract instead."""
+    if (
+        Statement.objects.filter(status=StatementStatus.FINAL)
+        .filter(Q(contract=current) | Q(lines__contract=current))
+        .exists()
+    ):
+        raise Conflict(
+            f"Final statements were settled under this contract in {current.currency}: its "
+            "currency cannot change. End it and create a new contract in the new currency.",
+            field="currency",
+        )
+    for fee in MINOR_FEES + KWH_FEES:
+        stored = getattr(current, fee if fee in KWH_FEES else f"{fee}_minor")
+        if stored and data.get(fee) is None:
+            shown = stored if fee in KWH_FEES else from_minor(stored, current.currency)
+            raise ServiceError(
+                f"The currency changes from {current.currency} to {currency}: give this fee "
+                f"again in {currency} (it is {shown} {current.currency} now).",
+                field=fee,
+            )
+
+
+def _check_electricity_currency(partner, currency: str) -> None:
+    """The electricity prices of the locations the partner hosts (or hosted) charge points at
+    must be in the contract's currency: settlement deducts and reimburses them from revenue
+    in that currency (``docs/settlements.md``)."""
+    from partnerhub.charging.models import ElectricityPrice
+
+    other = (
+        ElectricityPrice.objects.filter(
+            location__charge_points__hostings__partner=partner,
+        )
+        .exclude(currency=currency)
+        .select_related("location")
+        .order_by("location__name", "valid_from")
+        .first()
+    )
+    if other is not None:
+        raise ServiceError(
+            f"The partner hosts charge points at {other.location.name}, whose electricity is "
+            f"priced in {other.currency}: give the contract in {other.currency}, or change the "
+            "location's electricity prices first.",
+            field="currency",
+        )
 
 
 def _in_force_q(month: dt.date) -> Q:
@@ -206,6 +258,7 @@ def contract_create(*, partner, data: dict, created_by=None) -> Contract:
     with transaction.atomic():
         type(partner).objects.select_for_update().filter(pk=partner.pk).first()
         _check_overlap(partner, values, None)
+        _check_electricity_currency(partner, values["currency"])
         contract = Contract.objects.create(partner=partner, created_by=created_by, **values)
         emit("contract.created", partner=partner, payload={"contract_id": contract.pk})
     return contract
@@ -216,6 +269,8 @@ def contract_update(*, contract: Contract, data: dict, updated_by=None) -> Contr
     with transaction.atomic():
         type(contract.partner).objects.select_for_update().filter(pk=contract.partner_id).first()
         _check_overlap(contract.partner, values, contract.pk)
+        if values["currency"] != contract.currency:
+            _check_electricity_currency(contract.partner, values["currency"])
         for name, value in values.items():
             setattr(contract, name, value)
         contract.save()
@@ -240,6 +295,18 @@ def _lock() -> None:
     StatementCounter.objects.select_for_update().get(year=RUN_LOCK_YEAR)
 
 
+def _hold_session_imports() -> None:
+    """PostgreSQL: wait for imports still writing sessions and keep new ones out until the
+    run commits (``SHARE`` conflicts with the ``ROW EXCLUSIVE`` lock every insert or update
+    takes). The run's watermark (the highest session id) is read after this, so no session
+    with a lower id can commit later and slip past both this run and the next one (a month
+    finalised by the run would then never see it as a late session). Imports wait for the
+    run, as they wait for the incentive accrual. SQLite has one writer at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE charging_chargingsession IN SHARE MODE")
+
+
 def settlement_run_create(*, month: Any, finalise: bool = False, by=None) -> SettlementRun:
     """A queued run (the task or the caller then carries it out with ``settlement_run``)."""
     day = parse_month(month)
@@ -259,6 +326,7 @@ def settlement_run(
     try:
         with transaction.atomic():
             _lock()
+            _hold_session_imports()
             result = compute_month(run.month, run_id=run.pk)
             finalised = 0
             if run.finalise:

@@ -569,3 +569,88 @@ def test_a_sub_operator_sees_its_childrens_statements_not_the_reverse(as_user, w
     assert status(world.child_1_admin, child) == 200
     assert status(world.child_1_admin, parent) == 404
     assert status(world.admin_a, child) == 404 and status(world.admin_a, parent) == 404
+
+
+# --- receipts of the partner's drivers ---------------------------------------------------------
+
+
+@pytest.fixture
+def receipts(site, world):
+    """Last month: A's driver Dana (D-1) charged at A's CP-AC (A appears as supplier on
+    receipts) and at B's CP-FR (the operator supplies); B's driver D-B charged at A's site."""
+    from partnerhub.settlements.models import Contract
+
+    Contract.objects.filter(pk=site.contract_a.pk).update(supplier_on_receipts=True)
+    day = dt.datetime.combine(last_month() + dt.timedelta(days=2), dt.time(10), tzinfo=dt.UTC)
+    make_session(site.e_ac, day, excl_minor=1000, driver=site.d1)
+    make_session(site.e_ac, day + dt.timedelta(hours=3), excl_minor=500, driver=site.d1)
+    make_session(site.e_fr, day, excl_minor=800, driver=site.d1)
+    make_session(site.e_ac, day, excl_minor=700, driver=site.db)
+    return f"{last_month():%Y-%m}"
+
+
+def test_receipts_list_own_drivers_per_supplier_with_pdf(as_user, world, site, receipts):
+    from partnerhub.settlements import selectors as settlement_selectors
+
+    client = as_user(world.admin_a)
+    url = reverse("portal:site-receipts")
+    response = client.get(url, {"month": receipts})
+    assert response.status_code == 200
+    page = text(response)
+    assert "Dana Fleet" in page and "D-B" not in page
+    assert "Alpha Charging GmbH" in page  # A supplies its own site's sessions...
+    operator = settlement_selectors.operator_identity()["name"]
+    assert page.count(operator) == 1  # ...the operator the sessions at B's site
+    assert "17.85 EUR" in page  # 10.00 + 5.00 excl. VAT, 11.90 + 5.95 incl.
+    assert "9.52 EUR" in page  # 8.00 at B's site, 9.52 incl.
+    pdf = client.get(
+        reverse("portal:site-receipt-pdf", args=[site.d1.pk]),
+        {"month": receipts, "supplier": str(world.partner_a.pk), "currency": "EUR"},
+    )
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    pdf = client.get(
+        reverse("portal:site-receipt-pdf", args=[site.d1.pk]),
+        {"month": receipts, "supplier": "operator", "currency": "EUR"},
+    )
+    assert pdf.status_code == 200
+    # No such receipt (no session in that currency): 404.
+    missing = client.get(
+        reverse("portal:site-receipt-pdf", args=[site.d1.pk]),
+        {"month": receipts, "supplier": "operator", "currency": "CHF"},
+    )
+    assert missing.status_code == 404
+    # Another month: none.
+    assert "No receipts this month" in text(client.get(url, {"month": "2020-01"}))
+    # A bad month is named on the page.
+    assert "YYYY-MM" in text(client.get(url, {"month": "2026-13"}))
+
+
+def test_another_partners_driver_receipt_is_404(as_user, world, site, receipts):
+    query = {"month": receipts, "supplier": str(world.partner_a.pk), "currency": "EUR"}
+    # B's user asks for A's driver's receipt; A's user for B's driver's (supplied by A!).
+    b = as_user(world.admin_b)
+    assert b.get(reverse("portal:site-receipt-pdf", args=[site.d1.pk]), query).status_code == 404
+    assert "Dana Fleet" not in text(b.get(reverse("portal:site-receipts"), {"month": receipts}))
+    a = as_user(world.admin_a)
+    assert a.get(reverse("portal:site-receipt-pdf", args=[site.db.pk]), query).status_code == 404
+
+
+def test_receipts_page_queries_do_not_grow(
+    as_user, world, site, receipts, django_assert_max_num_queries
+):
+    from partnerhub.charging import services
+
+    client = as_user(world.admin_a)
+    url = reverse("portal:site-receipts")
+    with django_assert_max_num_queries(30) as small:
+        client.get(url, {"month": receipts})
+    day = dt.datetime.combine(last_month() + dt.timedelta(days=5), dt.time(9), tzinfo=dt.UTC)
+    for i in range(15):
+        d = services.driver_create(
+            partner=world.partner_a, data={"external_id": f"D-R{i}", "corporate_billing": True}
+        )
+        make_session(site.e_ac, day, driver=d)
+        make_session(site.e_fr, day, driver=d)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert "D-R14" in text(client.get(url, {"month": receipts}))
