@@ -53,7 +53,8 @@ primary-key JSON read (``GET /api/v1/partners/<id>`` as the program admin). Repo
 p50 / p95 / max / mean wall ms, p50 CPU ms of this process (on SQLite that includes the
 database work), p50 ms spent in SQL, SQL queries per render, the three slowest statements,
 response bytes, and whether p95 is under the issue's 300 ms. ``--profile PAGE`` prints a
-cProfile of one render of that page to stderr.
+cProfile of one render of that page to stderr. ``--keep`` keeps the database; ``--reuse DB``
+renders again against a kept one without building (after applying new migrations).
 
 Prints one JSON object (progress goes to stderr); exits 1 if a page does not answer 200 with
 its content.
@@ -401,6 +402,66 @@ def pages(built: dict) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def reuse_database(database: str, location: str) -> common.BenchDatabase:
+    """Point Django at a database kept by an earlier ``--keep`` run (SQLite file path, or
+    PostgreSQL database name on the server of ``DATABASE_URL``) and apply the migrations added
+    since (new indexes are built there). It is kept afterwards."""
+    import urllib.parse
+
+    if database == "postgres":
+        url = os.environ.get("DATABASE_URL", "")
+        if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+            sys.exit(
+                "--reuse with --database postgres needs DATABASE_URL (scripts/with-postgres.sh)"
+            )
+        parts = urllib.parse.urlsplit(url)
+        bench = common.BenchDatabase(
+            "postgresql",
+            urllib.parse.urlunsplit(parts._replace(path=f"/{location}")),
+            True,
+            location,
+        )
+    else:
+        path = Path(location).resolve()
+        if not path.is_file():
+            sys.exit(f"--reuse: no SQLite database at {path}")
+        bench = common.BenchDatabase("sqlite", f"sqlite:///{path}", True, str(path))
+    os.environ["DATABASE_URL"] = bench.url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnerhub.settings")
+    src = str(common.ROOT / "src")
+    if src not in sys.path:
+        sys.path.insert(0, src)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    with common.Timings().time("migrate (reuse)"):
+        call_command("migrate", verbosity=1, interactive=False)
+    return bench
+
+
+def reused(args, timings: common.Timings) -> dict:
+    """What ``build`` returns, read back from a kept database."""
+    from partnerhub.accounts.models import User
+    from partnerhub.partners.models import PartnerUser
+    from partnerhub.programs.models import Program
+
+    users = {
+        "admin": User.objects.get(email="admin@vendor.bench"),
+        "large": User.objects.get(email="sales@large.bench"),
+        "typical": User.objects.get(email="sales@typical.bench"),
+    }
+    partners = {
+        key: PartnerUser.objects.select_related("partner").get(user=users[key]).partner
+        for key in ("large", "typical")
+    }
+    from partnerhub.sales.models import Customer
+
+    analyze_tables([Customer])  # statistics for an index a new migration added
+    return {"program": Program.objects.first(), "users": users, "partners": partners}
+
+
 def run(args, bench: common.BenchDatabase) -> dict:
     from django.conf import settings
     from django.db import connection
@@ -414,8 +475,11 @@ def run(args, bench: common.BenchDatabase) -> dict:
     from partnerhub.training.models import Person, PersonCertification
 
     timings = common.Timings()
-    with timings.time("build.total"):
-        built = build(args, timings)
+    if args.reuse:
+        built = reused(args, timings)
+    else:
+        with timings.time("build.total"):
+            built = build(args, timings)
     counts = common.table_counts(
         [
             Partner,
@@ -520,13 +584,22 @@ def main(argv=None) -> int:
         parser.add_argument(
             "--profile", metavar="PAGE", help="cProfile one render of PAGE (e.g. console_home)"
         )
+        parser.add_argument(
+            "--reuse",
+            metavar="DB",
+            help="render only, against a database kept by an earlier --keep run (SQLite file "
+            "path, or PostgreSQL database name); migrations added since are applied",
+        )
 
     args = common.arguments(__doc__.splitlines()[0], argv, extra)
     if args.renders is None:
         args.renders = 20 if args.scale >= 0.1 else 5
     # WhiteNoise warns that STATIC_ROOT was never collected: the pages do not need it here.
     warnings.filterwarnings("ignore", "No directory at", UserWarning)
-    bench = common.setup_django(args.database, keep=args.keep)
+    if args.reuse:
+        bench = reuse_database(args.database, args.reuse)
+    else:
+        bench = common.setup_django(args.database, keep=args.keep)
     try:
         result = run(args, bench)
     finally:

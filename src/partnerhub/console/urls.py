@@ -1,6 +1,7 @@
 from django.urls import path
 
 from partnerhub.console import (
+    picker,
     views,
     views_incentives,
     views_mdf,
@@ -12,6 +13,7 @@ app_name = "console"
 urlpatterns = [
     path("", views.home, name="home"),
     path("partners/", views.partner_list, name="partners"),
+    path("partners/search/", picker.search_view, name="partner-search"),
     path("partners/<int:partner_id>/", views.partner_detail, name="partner"),
     path("partners/<int:partner_id>/overrides/", views.override_create, name="override-create"),
     path("overrides/<int:override_id>/revoke/", views.override_revoke, name="override-revoke"),

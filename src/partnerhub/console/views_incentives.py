@@ -21,9 +21,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from partnerhub.console.picker import picker_from
 from partnerhub.console.views_settlements import _attach, _id
 from partnerhub.core.errors import ServiceError
-from partnerhub.core.permissions import require, visible_partners
+from partnerhub.core.permissions import require
 from partnerhub.incentives import selectors, services
 from partnerhub.incentives.api import download
 from partnerhub.incentives.models import ClaimStatus, SpiffCampaign
@@ -46,10 +47,9 @@ def _date_widget():
 def overview(request):
     user = request.user
     require(user, "incentives.view_runs", None, STAFF_ONLY)
-    raw = request.GET.get("partner", "")
-    if raw.isdigit():
-        partner = partner_get(fetched_by=user, partner_id=_id(int(raw)))
-        return redirect("console:incentives-statement", partner.pk)
+    picker = picker_from(request, label=_("Partner"))
+    if picker.partner is not None:
+        return redirect("console:incentives-statement", picker.partner.pk)
     rows = [
         {
             "b": b,
@@ -68,10 +68,9 @@ def overview(request):
                 fetched_by=user, status=ClaimStatus.SUBMITTED
             ).count(),
             "last_run": selectors.accrual_runs().first(),
-            "partners": visible_partners(user)
-            .order_by("display_name")
-            .values_list("pk", "display_name"),
+            "picker": picker,
         },
+        status=400 if picker.error else 200,
     )
 
 

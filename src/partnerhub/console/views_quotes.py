@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from partnerhub.console.picker import picker_from
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.money import from_minor, minor_digits
 from partnerhub.core.permissions import require, visible_partners
@@ -28,9 +29,15 @@ def _money(minor: int, currency: str) -> str:
 
 @staff_page
 def credit_line_list(request):
-    wanted = request.GET.get("partner", "")
-    if wanted.isdigit():
-        return redirect("console:credit-line", int(wanted))
+    can_edit = request.user.has_perm("quotes.change_creditline", None)
+    picker = picker_from(
+        request,
+        label=_("Grant a credit line to"),
+        scope="credit-line",
+        help_text=_("Type part of a name and choose a partner with a DUNS number."),
+    )
+    if can_edit and picker.partner is not None:
+        return redirect("console:credit-line", picker.partner.pk)
     qs = selectors.credit_line_list(fetched_by=request.user)
     page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
     lines = list(page.object_list)
@@ -39,22 +46,11 @@ def credit_line_list(request):
         line.limit_text = _money(line.limit_minor, line.currency)
         line.used_text = _money(used.get(line.partner_id, 0), line.currency)
     page.object_list = lines
-    can_edit = request.user.has_perm("quotes.change_creditline", None)
     return render(
         request,
         "console/quotes/credit_lines.html",
-        {
-            "page": page,
-            "can_edit": can_edit,
-            "candidates": (
-                visible_partners(request.user)
-                .exclude(duns="")
-                .filter(credit_line__isnull=True)
-                .order_by("display_name")[:500]
-                if can_edit
-                else []
-            ),
-        },
+        {"page": page, "can_edit": can_edit, "picker": picker},
+        status=400 if can_edit and picker.error else 200,
     )
 
 

@@ -28,9 +28,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from partnerhub.charging import session_selectors
+from partnerhub.console.picker import picker_from
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.money import from_minor
-from partnerhub.core.permissions import require, visible_partners
+from partnerhub.core.permissions import require
 from partnerhub.core.schemas import MAX_ID
 from partnerhub.portal.access import staff_page
 from partnerhub.portal.views_sitehost import kwh, money, percent, statement_context
@@ -112,7 +113,8 @@ class ContractForm(forms.Form):
     percentages 0-100, reimbursement only with deduction, no overlap) and names the field."""
 
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
-    partner = forms.TypedChoiceField(label=gettext_lazy("Partner"), coerce=int)
+    # Rendered and read by the partner picker (console/picker.py), not by this form.
+    partner = forms.CharField(label=gettext_lazy("Partner"), required=False)
     currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, initial="EUR")
     start_month = forms.CharField(
         label=gettext_lazy("First month"), widget=forms.TextInput(attrs={"type": "month"})
@@ -195,16 +197,12 @@ class ContractForm(forms.Form):
         (gettext_lazy("Partner options"), tuple(n for n, _label in PARTNER_OPTIONS)),
     )
 
-    def __init__(self, *args, partners=None, editing=False, **kwargs):
+    def __init__(self, *args, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
         for name, label in REMOTE_PERMISSIONS + PARTNER_OPTIONS:
             self.fields[name] = forms.BooleanField(label=label, required=False)
         if editing:
             del self.fields["partner"]
-        else:
-            self.fields["partner"].choices = [("", _("Choose a partner"))] + [
-                (p.pk, p.display_name) for p in partners or []
-            ]
 
     def groups(self):
         return [
@@ -258,46 +256,42 @@ def contract_list(request):
     )
 
 
-def _contract_partners(user):
-    return [
-        p
-        for p in visible_partners(user).order_by("display_name", "id")
-        if user.has_perm("settlements.change_contract", p)
-    ]
-
-
 @staff_page
 @require_http_methods(["GET", "POST"])
 def contract_new(request):
     user = request.user
-    partners = _contract_partners(user)
-    if not partners:
+    if not user.has_perm("settlements.change_contract", None):
         raise PermissionDenied(CONTRACTS_ONLY)
+    # The partner is the picker's (console/picker.py): never a list of every partner.
+    picker = picker_from(
+        request, label=_("Partner"), data=request.POST if request.method == "POST" else None
+    )
     if request.method == "POST":
-        form = ContractForm(request.POST, partners=partners)
-        if form.is_valid():
-            partner = next((p for p in partners if p.pk == form.cleaned_data["partner"]), None)
-            if partner is None:
-                form.add_error("partner", _("Choose one of your partners."))
+        form = ContractForm(request.POST)
+        valid = form.is_valid()
+        partner = picker.partner
+        if partner is not None and not user.has_perm("settlements.change_contract", partner):
+            partner, picker.partner = None, None
+            picker.error = _("Choose one of your partners.")
+        elif partner is None and not picker.error:
+            picker.error = _("Choose a partner from the list.")
+        if valid and partner is not None:
+            try:
+                contract = services.contract_create(
+                    partner=partner, data=form.data_for_service(), created_by=user
+                )
+            except ServiceError as exc:
+                _attach(form, exc)
             else:
-                try:
-                    contract = services.contract_create(
-                        partner=partner, data=form.data_for_service(), created_by=user
-                    )
-                except ServiceError as exc:
-                    _attach(form, exc)
-                else:
-                    messages.success(
-                        request, _("Contract %(name)s is saved.") % {"name": contract.name}
-                    )
-                    return redirect("console:contract", contract.pk)
+                messages.success(
+                    request, _("Contract %(name)s is saved.") % {"name": contract.name}
+                )
+                return redirect("console:contract", contract.pk)
         status = 400
     else:
         first = timezone.localdate().replace(day=1)
         form = ContractForm(
-            partners=partners,
             initial={
-                "partner": request.GET.get("partner", ""),
                 "start_month": _month_text(first),
                 "end_month": _month_text(first.replace(year=first.year + 2)),
                 "ac_share_percent": "",
@@ -308,7 +302,7 @@ def contract_new(request):
     return render(
         request,
         "console/settlements/contract_form.html",
-        {"form": form, "contract": None},
+        {"form": form, "contract": None, "picker": picker},
         status=status,
     )
 
@@ -483,41 +477,43 @@ def run_detail(request, run_id: int):
 
 
 class StatementFilterForm(forms.Form):
+    """The statement filters; the partner is the picker's (``console/picker.py``)."""
+
     month = MonthField(label=gettext_lazy("Month"), required=False)
-    partner = forms.TypedChoiceField(
-        label=gettext_lazy("Partner"), required=False, coerce=int, empty_value=None
-    )
     status = forms.ChoiceField(
         label=gettext_lazy("Status"),
         required=False,
         choices=[("", gettext_lazy("Any status")), *StatementStatus.choices],
     )
 
-    def __init__(self, *args, partners, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["partner"].choices = [("", _("Any partner"))] + [
-            (pk, name) for pk, name in partners
-        ]
+
+def _partner_filter(request, label):
+    """The partner picker of a filter form: never a list of every partner."""
+    return picker_from(request, label=label, any_label=_("Any partner"))
 
 
-def _partner_choices(user):
-    return list(
-        visible_partners(user).order_by("display_name", "id").values_list("pk", "display_name")
-    )
+def _by_picker(qs, picker, field: str = "partner"):
+    """Without a chosen partner (JavaScript off), the rows of the partners whose name contains
+    the typed text (the chosen partner is the selectors' ``partner_id``)."""
+    if picker.name_filter:
+        return qs.filter(**{f"{field}__display_name__icontains": picker.name_filter})
+    return qs
 
 
 @staff_page
 @require_GET
 def statement_list(request):
     user = request.user
-    form = StatementFilterForm(request.GET or None, partners=_partner_choices(user))
+    form = StatementFilterForm(request.GET or None)
+    picker = _partner_filter(request, _("Partner"))
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.statement_list(
         fetched_by=user,
         month=filters.get("month"),
-        partner_id=filters.get("partner"),
+        partner_id=picker.partner_id,
         status=filters.get("status") or None,
     )
+    qs = _by_picker(qs, picker)
     page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
     for st in page.object_list:
         st.net_text = money(st.net_minor, st.currency)
@@ -530,6 +526,7 @@ def statement_list(request):
         ).count()
     context = {
         "form": form,
+        "picker": picker,
         "page": page,
         "query": _query_without(request, "page"),
         "month": month,
@@ -725,9 +722,8 @@ def statement_sessions_csv(request, statement_id: int):
 
 
 class SessionFilterForm(forms.Form):
-    partner = forms.TypedChoiceField(
-        label=gettext_lazy("Host partner"), required=False, coerce=int, empty_value=None
-    )
+    """The session filters; the host partner is the picker's (``console/picker.py``)."""
+
     month = MonthField(label=gettext_lazy("Month"), required=False)
     flagged = forms.ChoiceField(
         label=gettext_lazy("Flagged"),
@@ -739,24 +735,22 @@ class SessionFilterForm(forms.Form):
         ],
     )
 
-    def __init__(self, *args, partners, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["partner"].choices = [("", _("Any partner"))] + list(partners)
-
 
 @staff_page
 @require_GET
 def session_list(request):
     user = request.user
-    form = SessionFilterForm(request.GET or None, partners=_partner_choices(user))
+    form = SessionFilterForm(request.GET or None)
+    picker = _partner_filter(request, _("Host partner"))
     filters = form.cleaned_data if form.is_valid() else {}
     flagged = {"yes": True, "no": False}.get(filters.get("flagged") or "")
     qs = session_selectors.session_list(
         fetched_by=user,
-        partner_id=filters.get("partner"),
+        partner_id=picker.partner_id,
         month=filters.get("month"),
         flagged=flagged,
     ).select_related("charge_point", "partner")
+    qs = _by_picker(qs, picker)
     page = Paginator(qs.order_by("-start", "-id"), SESSIONS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -764,7 +758,12 @@ def session_list(request):
         s.energy_text = kwh(s.energy_wh)
         s.excl_text = money(s.total_excl_vat_minor, s.currency)
         s.incl_text = money(s.total_incl_vat_minor, s.currency)
-    context = {"form": form, "page": page, "query": _query_without(request, "page")}
+    context = {
+        "form": form,
+        "picker": picker,
+        "page": page,
+        "query": _query_without(request, "page"),
+    }
     if request.htmx and request.htmx.target == "session-results":
         return render(request, "console/settlements/sessions.html#results", context)
     return render(request, "console/settlements/sessions.html", context)

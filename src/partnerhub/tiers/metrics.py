@@ -118,7 +118,12 @@ class BillingsProvider(BaseProvider):
     name: str = "billings"
     unit: str = "money"
 
-    def _lines(self, ctx: MetricContext, key: MetricKey):
+    # Up to this many partners, the activation rule reads each line's customer (the pages
+    # explaining one partner's tiers); beyond, it excludes the customers activated too
+    # recently as a set (the evaluation of every partner reads the covering index only).
+    FEW_PARTNERS = 100
+
+    def _lines(self, ctx: MetricContext, key: MetricKey, *, activation: bool = True):
         from partnerhub.sales.models import BillingLine
 
         start, end = ctx.bounds(key)
@@ -128,15 +133,22 @@ class BillingsProvider(BaseProvider):
         category = key.param("category")
         if category:
             qs = qs.filter(product__category__key=category)
-        if ctx.activation_days:
-            # Exclude the (few) customers not yet active long enough, rather than joining every
-            # line to its customer: the sum then reads the covering index only.
-            from partnerhub.sales.models import Customer
-
+        if ctx.activation_days and activation:
             cut = ctx.as_of - dt.timedelta(days=ctx.activation_days)
-            qs = qs.exclude(
-                customer_id__in=Customer.objects.filter(activated_on__gt=cut).values("id")
-            )
+            if ctx.partner_ids is not None and len(ctx.partner_ids) <= self.FEW_PARTNERS:
+                # A few partners' lines: look up each line's customer (the same pages the
+                # "met on" query reads next) rather than build the set of every customer
+                # activated since the cut.
+                qs = qs.filter(customer__activated_on__lte=cut)
+            else:
+                # Exclude the (few) customers not yet active long enough, rather than joining
+                # every line to its customer: the sum then reads the covering index only (and
+                # the customers from the index on their activation day).
+                from partnerhub.sales.models import Customer
+
+                qs = qs.exclude(
+                    customer_id__in=Customer.objects.filter(activated_on__gt=cut).values("id")
+                )
         return ctx.scope(qs)
 
     def values(self, ctx, key):
@@ -151,7 +163,13 @@ class BillingsProvider(BaseProvider):
     def met_dates(self, ctx, key, threshold, partner_ids):
         """The day the running total last rose to the threshold (a credit can push it back below,
         after which a later crossing is the one that counts), computed in SQL with window
-        functions: the row after the last row whose running total was below the threshold."""
+        functions: the row after the last row whose running total was below the threshold.
+
+        Under the activation rule a line counts from ``max(invoice day, customer activated +
+        N days)`` once that day has come. Only a customer activated after the period start
+        minus N days can move a line's day past its invoice day: the other lines keep their
+        invoice day without date arithmetic, and the rule is applied from each line's customer
+        alone (no second pass over the customers activated since the cut)."""
         from django.db import connection
 
         from partnerhub.core.money import to_minor
@@ -159,30 +177,41 @@ class BillingsProvider(BaseProvider):
         partner_ids = list(partner_ids)
         if not partner_ids:
             return {}
-        inner = self._lines(ctx, key).filter(partner_id__in=partner_ids)
+        inner = self._lines(ctx, key, activation=False).filter(partner_id__in=partner_ids)
         if ctx.activation_days:
-            inner = inner.values_list(
-                "partner_id", "invoice_date", "customer__activated_on", "id", "net_amount_minor"
-            )
             n = int(ctx.activation_days)
-            day = (
-                f"GREATEST(inv, act + {n})"
-                if connection.vendor == "postgresql"
-                else f"MAX(inv, date(act, '+{n} days'))"
+            start, _end = ctx.bounds(key)
+            cut = ctx.as_of - dt.timedelta(days=n)
+            inner_sql, params = (
+                inner.filter(customer__activated_on__lte=cut)
+                .values_list(
+                    "partner_id", "invoice_date", "customer__activated_on", "id", "net_amount_minor"
+                )
+                .query.sql_with_params()
             )
-            columns = "pid, inv, act, lid, amt"
+            if connection.vendor == "postgresql":
+                moved = f"GREATEST(inv, act + {n})"
+            else:
+                moved = f"MAX(inv, date(act, '+{n} days'))"
+            lines = f"""
+                lines(pid, inv, act, lid, amt) AS ({inner_sql}),
+                days(pid, day, lid, amt) AS (
+                    SELECT pid, CASE WHEN act > %s THEN {moved} ELSE inv END, lid, amt FROM lines
+                )"""
+            late = start - dt.timedelta(days=n)
+            params = [*params, late if connection.vendor == "postgresql" else late.isoformat()]
         else:
-            inner = inner.values_list("partner_id", "invoice_date", "id", "net_amount_minor")
-            day = "inv"
-            columns = "pid, inv, lid, amt"
-        inner_sql, inner_params = inner.query.sql_with_params()
+            inner_sql, params = inner.values_list(
+                "partner_id", "invoice_date", "id", "net_amount_minor"
+            ).query.sql_with_params()
+            lines = f"""
+                days(pid, day, lid, amt) AS ({inner_sql})"""
         sql = f"""
-            WITH lines({columns}) AS ({inner_sql}),
+            WITH {lines},
             running AS (
-                SELECT pid, {day} AS day,
-                       SUM(amt) OVER w AS total, ROW_NUMBER() OVER w AS rn
-                FROM lines
-                WINDOW w AS (PARTITION BY pid ORDER BY {day}, lid ROWS UNBOUNDED PRECEDING)
+                SELECT pid, day, SUM(amt) OVER w AS total, ROW_NUMBER() OVER w AS rn
+                FROM days
+                WINDOW w AS (PARTITION BY pid ORDER BY day, lid ROWS UNBOUNDED PRECEDING)
             ),
             last_below AS (
                 SELECT pid, MAX(CASE WHEN total < %s THEN rn ELSE 0 END) AS rn
@@ -192,7 +221,7 @@ class BillingsProvider(BaseProvider):
             JOIN last_below b ON b.pid = r.pid AND r.rn = b.rn + 1
         """
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*inner_params, to_minor(threshold, ctx.currency)])
+            cursor.execute(sql, [*params, to_minor(threshold, ctx.currency)])
             rows = cursor.fetchall()
         return {
             pid: (dt.date.fromisoformat(str(day)[:10]) if not isinstance(day, dt.date) else day)

@@ -194,6 +194,84 @@ def test_billings_met_dates_running_total_with_credit_and_activation_shift(p, q)
     assert met_dates("billings", plain, 1200, [p.pk], period) == {p.pk: D(2025, 4, 5)}
 
 
+def test_billings_met_dates_only_customers_activated_late_move_a_line(p, q):
+    # Fiscal year from 2025-02-01; 90 activation days: only a customer activated after
+    # 2024-11-03 can move a line of this fiscal year past its invoice day.
+    boundary = f.customer("2024-11-03")  # active from 2025-02-01: its lines keep their day
+    late = f.customer("2024-11-04")  # active from 2025-02-02
+    f.bill(p, "1000.00", "2025-02-01", customer=late)
+    f.bill(q, "1000.00", "2025-02-01", customer=boundary)
+    c = ctx(D(2025, 7, 15), activation_days=90)
+    period = "fiscal_year_to_date"
+    assert met_dates("billings", c, 1000, [p.pk, q.pk], period) == {
+        p.pk: D(2025, 2, 2),
+        q.pk: D(2025, 2, 1),
+    }
+    # A customer activated in the year moves its earlier line behind a later one.
+    later = f.customer("2025-03-01")  # active from 2025-05-30
+    f.bill(p, "-1000.00", "2025-02-01", customer=boundary)  # p back to 0 from 02-02 on
+    f.bill(p, "700.00", "2025-02-10", customer=later)  # counts from 05-30
+    f.bill(p, "400.00", "2025-04-01", customer=boundary)  # 400 on 04-01
+    assert met_dates("billings", c, 1000, [p.pk], period) == {p.pk: D(2025, 5, 30)}
+    assert met_dates("billings", c, 400, [p.pk], period) == {p.pk: D(2025, 4, 1)}
+
+
+def _reference_met_dates(lines, customers, as_of, start, end, n, threshold_minor):
+    """The met-on day by definition, in Python: every line of the period whose customer is
+    active by ``as_of``, from max(invoice day, activation + n), by day then id."""
+    per_partner: dict[int, list] = {}
+    for lid, pid, cid, inv, amt in lines:
+        act = customers[cid]
+        if not (start <= inv <= end) or act + dt.timedelta(days=n) > as_of:
+            continue
+        per_partner.setdefault(pid, []).append((max(inv, act + dt.timedelta(days=n)), lid, amt))
+    out = {}
+    for pid, rows in per_partner.items():
+        rows.sort()
+        total, last_below = 0, 0
+        for i, (_day, _lid, amt) in enumerate(rows, start=1):
+            total += amt
+            if total < threshold_minor:
+                last_below = i
+        if last_below < len(rows):
+            out[pid] = rows[last_below][0]
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_billings_met_dates_match_the_definition(seed):
+    import random
+
+    rng = random.Random(seed)
+    partners = [f.partner(f"Random {seed}-{i}") for i in range(4)]
+    activations = [D(2024, 6, 1) + dt.timedelta(days=rng.randrange(400)) for _ in range(8)]
+    customers = [f.customer(a) for a in activations]
+    lines = []
+    for _ in range(60):
+        partner, customer = rng.choice(partners), rng.choice(customers)
+        amount = rng.choice([-150, 100, 200, 250, 400, 600])
+        on = D(2025, 1, 20) + dt.timedelta(days=rng.randrange(170))
+        line = f.bill(partner, amount, on, customer=customer)
+        lines.append((line.pk, partner.pk, customer.pk, on, line.net_amount_minor))
+    acts = {c.pk: c.activated_on for c in customers}
+    as_of = D(2025, 7, 15)
+    c = ctx(as_of, activation_days=90)
+    for threshold in (100, 500, 1000, 2000):
+        expected = _reference_met_dates(
+            lines, acts, as_of, D(2025, 2, 1), as_of, 90, threshold * 100
+        )
+        got = met_dates("billings", c, threshold, [p.pk for p in partners], "fiscal_year_to_date")
+        assert got == expected, threshold
+    # The value of a few partners (each line's customer read) equals that of every partner
+    # (the recently activated customers excluded as a set).
+    every = values("billings", c, "fiscal_year_to_date")
+    for partner in partners:
+        few = ctx(as_of, activation_days=90, partner_ids=[partner.pk])
+        assert values("billings", few, "fiscal_year_to_date") == (
+            {partner.pk: every[partner.pk]} if partner.pk in every else {}
+        )
+
+
 def test_billings_met_dates_same_day_credit_wipes_the_crossing(p):
     f.bill(p, "1000.00", "2025-03-01")
     f.bill(p, "-1.00", "2025-03-01")
