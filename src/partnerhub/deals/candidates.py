@@ -78,12 +78,25 @@ at least one of those are considered:
   ``ie( |$)`` from the index. For a long name or common words (the trigrams' postings above
   :data:`PG_PERCENT_POSTINGS`) reading every posting list for ``%`` costs more than it saves:
   the scan uses the rare trigrams alone (budget :data:`PG_LONG_POSTINGS`) and ``similarity()``
-  filters. (1M registrations, idle 2-core machine: candidate_ids p99 20 ms, recall 0.91;
-  ``PG_PERCENT_POSTINGS = 300_000`` and ``PG_LONG_POSTINGS = 1_000`` give recall 0.945 at
-  p99 29 ms.) Document frequencies are estimated from a ``TABLESAMPLE SYSTEM`` of about 20,000
-  registrations (exact on smaller tables), cached per process. PostgreSQL's budget is ~10x
-  smaller than SQLite's (rows cost ~100x more than postings), so its recall is a little lower;
-  raising ``PG_POSTINGS`` trades latency for recall (see the benchmark).
+  filters; names too short to reach the threshold (:func:`_shortest_similar`) are dropped by
+  their length before ``similarity()``, which is most of a row's cost. (1M registrations,
+  idle 2-core machine: candidate_ids p99 20 ms, recall 0.91; ``PG_PERCENT_POSTINGS =
+  300_000`` and ``PG_LONG_POSTINGS = 1_000`` give recall 0.945 at p99 29 ms.) The trigrams
+  are chosen rarest first, but a trigram counts towards :data:`PG_MIN_TERMS` only if some
+  registration has it and no single typo can spoil it together with one already counted
+  (:func:`_choose_spread`): the rarest trigrams of a query are often its own typo's, and
+  before, they could use the whole budget. Document frequencies are estimated from a
+  ``TABLESAMPLE SYSTEM ... REPEATABLE (0)`` of about 20,000 registrations (exact on smaller
+  tables; repeatable, so the same table gives the same choices), cached per process.
+  PostgreSQL's budget is ~10x smaller than SQLite's (rows cost ~100x more than postings), so
+  its recall is a little lower; raising ``PG_POSTINGS`` trades latency for recall (see the
+  benchmark).
+
+  One statement, one round trip: ``%`` reads its threshold from the setting
+  ``pg_trgm.similarity_threshold``, which the statement sets itself (``set_config(..., true)``
+  in a ``MATERIALIZED`` CTE that the lookup joins ``LATERAL``, so it runs before the index
+  scan starts); no BEGIN / SET / COMMIT round trips around it. The plans cost ~200, far
+  below ``jit_above_cost`` (100,000): JIT never compiles them.
 
 When every usable trigram fits the budget (small databases, distinctive names) nothing is
 left out: every registration sharing a trigram with the query is considered (on PostgreSQL,
@@ -107,7 +120,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from partnerhub.deals.models import ACTIVE_STATUSES, DealRegistration
@@ -314,6 +327,47 @@ def _choose(terms: Iterable[str], frequency, budget: float, hard: float, minimum
     return chosen
 
 
+def _positions(name_norm: str) -> dict[str, tuple[int, int]]:
+    """Each trigram of :func:`trigrams` -> (word number, offset in the padded word) of its first
+    appearance."""
+    out: dict[str, tuple[int, int]] = {}
+    for w, word in enumerate(_WORD.findall(name_norm.lower())):
+        padded = f"  {word} "
+        for i in range(len(padded) - 2):
+            out.setdefault(padded[i : i + 3], (w, i))
+    return out
+
+
+def _choose_spread(
+    name_norm: str, terms: Iterable[str], frequency, budget: float, hard: float, minimum: int
+) -> list[str]:
+    """Like :func:`_choose`, but a term counts towards ``minimum`` only if it occurs among the
+    registrations (an estimated frequency of at least 1: a trigram no registration has is
+    most likely the query's own typo, free to read but no help) and no single typo can destroy
+    it together with a counted one (another word, or 3+ letters apart: one changed, missing or
+    added letter spoils at most three neighbouring trigrams of one word). So a typo in the
+    query's rarest word cannot take every chosen trigram with it. Beyond ``budget`` (up to
+    ``hard``) only trigrams that count are taken."""
+    where = _positions(name_norm)
+    chosen: list[str] = []
+    counted: list[tuple[int, int]] = []
+    total = 0.0
+    for term in sorted(terms, key=lambda t: (frequency(t), t))[:MAX_TERMS]:
+        df = frequency(term)
+        w, i = where.get(term, (-1, -1))
+        counts = df >= 1.0 and all(w != w2 or abs(i - i2) >= 3 for w2, i2 in counted)
+        if chosen and total + df > budget:
+            if len(counted) >= minimum or total + df > hard:
+                break
+            if not counts:  # over the budget only for a trigram that counts
+                continue
+        chosen.append(term)
+        total += df
+        if counts:
+            counted.append((w, i))
+    return chosen
+
+
 # --- statistics (document frequency of trigrams among active registrations) -------------------
 
 
@@ -435,7 +489,7 @@ def _postgres_stats(connection) -> _Stats:
         percent = 100.0
         if reltuples > PG_SAMPLE_ROWS:
             percent = max(0.01, 100.0 * PG_SAMPLE_ROWS / reltuples)
-        sample = f"TABLESAMPLE SYSTEM ({percent:.4f})" if percent < 100.0 else ""
+        sample = f"TABLESAMPLE SYSTEM ({percent:.4f}) REPEATABLE (0)" if percent < 100.0 else ""
         cursor.execute(
             f"WITH s AS MATERIALIZED (SELECT name_norm FROM {TABLE} {sample} WHERE {_ACTIVE}) "
             "SELECT NULL, count(*) FROM s UNION ALL "
@@ -467,40 +521,74 @@ def _postgres_trigram_part(connection, query: _Query) -> tuple[str, list] | None
         t for t in terms if _PLAIN.fullmatch(t) and " " not in t[1:] and not t.startswith("  ")
     ]
     df = _postgres_stats(connection).df.get
+
+    def frequency(term: str) -> float:
+        return df(term, 0.0)
+
     chosen = (
-        _choose(usable, lambda t: df(t, 0.0), PG_POSTINGS, PG_POSTINGS_HARD, PG_MIN_TERMS)
+        _choose_spread(
+            query.name_norm, usable, frequency, PG_POSTINGS, PG_POSTINGS_HARD, PG_MIN_TERMS
+        )
         if usable
         else []
     )
     exclude, tail = "", []
     if query.exclude_id is not None:
         exclude, tail = " AND id <> %s", [query.exclude_id]
-    if len(chosen) == len(usable) or sum(df(t, 0.0) for t in terms) <= PG_PERCENT_POSTINGS:
+    if len(chosen) == len(usable) or sum(frequency(t) for t in terms) <= PG_PERCENT_POSTINGS:
         # Every trigram is rare enough (or few are read in all): pg_trgm's own % search,
-        # restricted to the rare trigrams when some were left out.
-        guard, params = "", [query.name_norm]
+        # restricted to the rare trigrams when some were left out. % reads its threshold from
+        # a setting: the statement sets it (for its transaction) in a materialised CTE the
+        # lookup refers to laterally, so it is set before the index is scanned, and the check
+        # costs one round trip.
+        guard, params = "", [str(SIMILARITY_THRESHOLD), query.name_norm]
         if len(chosen) < len(usable):
             guard = " AND name_norm ~ %s"
             params.append("|".join(_regex_of(t) for t in chosen))
         sql = (
-            f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS} FROM {TABLE} WHERE {_ACTIVE} AND "
-            f"name_norm %% %s{guard}{exclude} LIMIT %s) AS c "
-            "ORDER BY similarity(name_norm, %s) DESC, id LIMIT %s"
+            "WITH cfg AS MATERIALIZED (SELECT set_config('pg_trgm.similarity_threshold', %s, "
+            f"true) AS v) SELECT {_COLUMNS} FROM cfg, LATERAL (SELECT {_COLUMNS} FROM {TABLE} "
+            f"WHERE {_ACTIVE} AND cfg.v IS NOT NULL AND name_norm %% %s{guard}{exclude} "
+            "LIMIT %s) AS c ORDER BY similarity(name_norm, %s) DESC, id LIMIT %s"
         )
         return sql, [*params, *tail, PG_RECHECK_CAP, query.name_norm, query.limit]
     # A long name: reading every trigram's postings for % would cost more than checking the
     # rows that hold one of its (many) rare trigrams.
-    chosen = _choose(
-        usable, lambda t: df(t, 0.0), PG_LONG_POSTINGS, PG_LONG_POSTINGS_HARD, PG_MIN_TERMS
+    chosen = _choose_spread(
+        query.name_norm,
+        usable,
+        frequency,
+        PG_LONG_POSTINGS,
+        PG_LONG_POSTINGS_HARD,
+        PG_MIN_TERMS,
     )
+    # similarity() is most of the cost of a row (it makes both names' trigrams every time):
+    # a name too short to reach the threshold is dropped first, by its length.
+    shortest = _shortest_similar(query.name_norm)
     sql = (
         f"SELECT {_COLUMNS} FROM (SELECT {_COLUMNS}, similarity(name_norm, %s) AS sim FROM "
         f"(SELECT {_COLUMNS} FROM {TABLE} WHERE {_ACTIVE} AND name_norm ~ %s{exclude} LIMIT %s)"
-        " AS c"
+        " AS c WHERE length(name_norm) >= %s"
         ") AS s WHERE sim >= %s ORDER BY sim DESC, id LIMIT %s"
     )
     guard = "|".join(_regex_of(t) for t in chosen)
-    return sql, [query.name_norm, guard, *tail, PG_RECHECK_CAP, SIMILARITY_THRESHOLD, query.limit]
+    return sql, [
+        query.name_norm,
+        guard,
+        *tail,
+        PG_RECHECK_CAP,
+        shortest,
+        SIMILARITY_THRESHOLD,
+        query.limit,
+    ]
+
+
+def _shortest_similar(name_norm: str) -> int:
+    """A length every name at least :data:`SIMILARITY_THRESHOLD` similar to ``name_norm`` has
+    (in characters): a name of n characters has at most n + 1 trigrams (a word of k letters
+    has k + 1), and a similarity is at most the smaller trigram count over the larger one. One
+    character of margin for rounding."""
+    return max(0, math.ceil(SIMILARITY_THRESHOLD * len(_trigram_set(name_norm))) - 2)
 
 
 def _postgres_sql(connection, query: _Query) -> tuple[str, list]:
@@ -516,15 +604,7 @@ def _postgres_rows(connection, query: _Query) -> list[tuple]:
     sql, params = _postgres_sql(connection, query)
     if not sql:
         return []
-    # pg_trgm's % operator reads its threshold from a setting: ours, for this transaction only.
-    with (
-        transaction.atomic(using=connection.alias, savepoint=False),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(
-            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
-            [str(SIMILARITY_THRESHOLD)],
-        )
+    with connection.cursor() as cursor:  # one statement, one round trip (no BEGIN / COMMIT)
         cursor.execute(sql, params)
         return cursor.fetchall()
 
@@ -542,14 +622,7 @@ def explain(ident: Any, *, exclude_id: int | None = None, limit: int = 50) -> st
             cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
             return "\n".join(str(row[-1]) for row in cursor.fetchall())
     sql, params = _postgres_sql(connection, query)
-    with (
-        transaction.atomic(using=connection.alias, savepoint=False),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute(
-            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
-            [str(SIMILARITY_THRESHOLD)],
-        )
+    with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + sql, params)
         return "\n".join(row[0] for row in cursor.fetchall())
 

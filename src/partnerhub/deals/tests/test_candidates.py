@@ -388,6 +388,64 @@ def test_rare_trigrams_still_find_typos(make, small_budget, monkeypatch, long_na
     assert ids("Mangoo Electric")[0] == commons[4].pk
 
 
+def test_a_typo_in_the_rarest_word_does_not_take_every_chosen_trigram():
+    # "cloments": its typo trigrams ("clo", "lom", "ome") are the rarest; one of them alone
+    # must not use up the budget, a trigram a few letters away is taken too.
+    df = {"clo": 0.0, "lom": 0.0, "ome": 900.0, "men": 1200.0, "ent": 1500.0, "nts": 2000.0}
+    df |= dict.fromkeys(("dis", "ist", "str", "tri", "rib", "ibu", "but", "uti", "tio"), 5000.0)
+    usable = list(df)
+    plain = cand._choose(usable, lambda t: df.get(t, 0.0), 1000, 1500, 3)
+    spread = cand._choose_spread(
+        "cloments distribution", usable, lambda t: df.get(t, 0.0), 1000, 3000, 3
+    )
+    assert plain == ["clo", "lom", "ome"]  # all three spoilt by the typo
+    # "men" and "ent" overlap "ome" (one typo spoils all three): skipped; "nts" does not
+    assert spread == ["clo", "lom", "ome", "nts"]
+
+
+def test_shortest_similar_never_drops_a_similar_name():
+    import random
+
+    rng = random.Random(5)
+    words = ["ab", "acme", "co", "energy", "x", "a", "solar", "k9", "power", "ltd", "aa", "aaaa"]
+    for _ in range(3000):
+        a = " ".join(rng.choice(words) for _ in range(rng.randint(1, 5)))
+        b = " ".join(rng.choice(words) for _ in range(rng.randint(1, 5)))
+        if cand.name_similarity(a, b) >= cand.SIMILARITY_THRESHOLD:
+            assert len(b) >= cand._shortest_similar(a), (a, b)
+    assert cand._shortest_similar("dongguan qisheng electronics industrial co ltd") > 10
+
+
+@postgres_only
+def test_postgres_lookup_sets_its_own_similarity_threshold(make, others):
+    # The statement sets pg_trgm's threshold itself, before the index is read: a stricter
+    # session setting must not hide a typo (similarity about 0.6).
+    acme = make("Acme Widget Logistics")
+    with connection.cursor() as cursor:
+        cursor.execute("SET pg_trgm.similarity_threshold = 0.95")
+    try:
+        query = cand._Query.of(identity("Acme Widgett Logistik"), None, 50)
+        sql, _ = cand._postgres_sql(connection, query)
+        assert "name_norm %% %s" in sql  # the pg_trgm % path, which reads the setting
+        assert ids("Acme Widgett Logistik") == [acme.pk]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET pg_trgm.similarity_threshold")
+
+
+@postgres_only
+def test_postgres_long_name_path_finds_typos(make, others, small_budget, monkeypatch):
+    monkeypatch.setattr(cand, "PG_PERCENT_POSTINGS", 0)  # the regex-only path
+    monkeypatch.setattr(cand, "PG_LONG_POSTINGS", 3)
+    monkeypatch.setattr(cand, "PG_LONG_POSTINGS_HARD", 3)
+    acme = make("Acme Widget Logistics International Holding")
+    make("Acme", status=DealStatus.SUBMITTED)  # too short to be similar: dropped by length
+    query = cand._Query.of(identity("Acme Widgett Logistics International Holding"), None, 50)
+    sql, _ = cand._postgres_sql(connection, query)
+    assert "length(name_norm) >= " in sql
+    assert ids("Acme Widgett Logistics International Holding") == [acme.pk]
+
+
 def test_trigram_similarity_matches_pg_trgm_definition():
     assert cand.trigrams("ab c") == ["  a", " ab", "ab ", "  c", " c "]
     assert cand.name_similarity("acme", "acme") == 1.0
