@@ -19,3 +19,17 @@ class ScopedAdmin(ObjectPermissionsModelAdmin):
         if field == "self":
             return qs.filter(pk__in=visible.values("pk"))
         return qs.filter(**{f"{field}__in": visible.values("pk")})
+
+
+class ReadOnlyMixin:
+    """No add, change or delete in the back office: the services (API, portal, console) make
+    every change, so their checks and side effects always apply."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -4,6 +4,7 @@ elections and customer payments are written by their services only."""
 
 from django.contrib import admin
 
+from partnerhub.core.admin import ReadOnlyMixin as NoWrites
 from partnerhub.core.admin import ScopedAdmin
 from partnerhub.incentives.models import (
     AccrualRun,
@@ -17,17 +18,8 @@ from partnerhub.incentives.models import (
 )
 
 
-class ReadOnlyMixin:
+class ReadOnlyMixin(NoWrites):
     """No add, change or delete: every field is shown read-only."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -3,19 +3,9 @@ the services (API, portal and console), so the ledger and the documents never di
 
 from django.contrib import admin
 
+from partnerhub.core.admin import ReadOnlyMixin as ReadOnly
 from partnerhub.core.admin import ScopedAdmin
 from partnerhub.mdf.models import MdfAllocation, MdfClaim, MdfExpiryRun, MdfProof, MdfRequest
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ProofInline(ReadOnly, admin.TabularInline):

@@ -4,22 +4,14 @@ and API), with an action marking past-validity draft quotes as expired."""
 
 from django.contrib import admin, messages
 
+from partnerhub.core.admin import ReadOnlyMixin as NoWrites
 from partnerhub.core.admin import ScopedAdmin
 from partnerhub.quotes import services
 from partnerhub.quotes.models import CreditLine, NfrPurchase, Quote, QuoteLine
 
 
-class ReadOnlyMixin:
+class ReadOnlyMixin(NoWrites):
     view_perm = ""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(self.view_perm, obj.partner if obj else None) or (

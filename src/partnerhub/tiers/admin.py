@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
-from partnerhub.core.admin import ScopedAdmin
+from partnerhub.core.admin import ReadOnlyMixin, ScopedAdmin
 from partnerhub.core.errors import ServiceError
 from partnerhub.tiers import services
 from partnerhub.tiers.models import (
@@ -13,17 +13,6 @@ from partnerhub.tiers.models import (
     TierChange,
     TierOverride,
 )
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _requirement_rows(requirements, depth=0):

@@ -3,19 +3,9 @@ pattern checks always apply; the secret is never shown here)."""
 
 from django.contrib import admin
 
+from partnerhub.core.admin import ReadOnlyMixin as ReadOnly
 from partnerhub.core.admin import ScopedAdmin
 from partnerhub.webhooks.models import WebhookDelivery, WebhookEndpoint
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WebhookEndpoint)

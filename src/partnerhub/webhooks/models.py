@@ -16,7 +16,7 @@ from partnerhub.core.models import TimeStampedModel
 
 
 class WebhookEndpoint(TimeStampedModel):
-    url = models.URLField(max_length=500)
+    url = models.CharField(max_length=500)  # checked by services._clean_url
     description = models.CharField(max_length=200, blank=True)
     event_types = models.JSONField(
         default=list, help_text='Event name patterns: "deal.approved", "deal.*" or "*".'

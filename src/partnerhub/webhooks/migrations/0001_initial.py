@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('url', models.URLField(max_length=500)),
+                ('url', models.CharField(max_length=500)),
                 ('description', models.CharField(blank=True, max_length=200)),
                 ('event_types', models.JSONField(default=list, help_text='Event name patterns: "deal.approved", "deal.*" or "*".')),
                 ('secret', models.CharField(editable=False, max_length=80)),
