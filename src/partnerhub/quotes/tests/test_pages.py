@@ -143,8 +143,11 @@ def test_console_credit_lines_recorded_by_finance(as_user, world, django_assert_
     world.partner_a.duns = "123456789"
     world.partner_a.save()
     client = as_user(world.finance)
-    page = text(client.get(reverse("console:credit-lines")))
-    assert "Alpha Charging (DUNS 123456789)" in page
+    # The picker offers partners with a DUNS number and no credit line, searched by name.
+    page = text(client.get(reverse("console:credit-lines"), {"partner_q": "Alpha"}))
+    assert "Alpha Charging" in page
+    page = text(client.get(reverse("console:credit-lines"), {"partner_q": "Beta"}))
+    assert "Beta Energy" not in page
     url = reverse("console:credit-line", args=[world.partner_a.pk])
     response = client.post(
         url, {"limit": "25000", "currency": "EUR", "approved_on": "2025-06-01", "action": "save"}
