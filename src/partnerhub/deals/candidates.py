@@ -67,7 +67,8 @@ at least one of those are considered:
   similarity (computed here) and those below the threshold dropped. Budget
   :data:`SQLITE_POSTINGS` (reading postings costs ~0.05 µs each, the GROUP BY ~0.3 µs).
   Document frequencies come from the fts5vocab table, per trigram, cached per process.
-  (1M registrations, idle 2-core machine: candidate_ids p99 14 ms, recall 0.965.)
+  (1M registrations, idle 2-core machine, 2026-11-23: candidate_ids p99 9 ms, whole
+  check p99 13 ms, recall 0.965.)
 - **PostgreSQL**: GIN cannot rank (pg_trgm has no document frequencies and rechecks every row
   it returns against the heap: ~5-10 us a row, similarity computed twice), and a bare
   ``name_norm % 'trie electric'`` returns every "... electric" (10,000 rows, 60+ ms on 1M
@@ -80,7 +81,8 @@ at least one of those are considered:
   the scan uses the rare trigrams alone (budget :data:`PG_LONG_POSTINGS`) and ``similarity()``
   filters; names too short to reach the threshold (:func:`_shortest_similar`) are dropped by
   their length before ``similarity()``, which is most of a row's cost. (1M registrations,
-  idle 2-core machine: candidate_ids p99 20 ms, recall 0.91; ``PG_PERCENT_POSTINGS =
+  idle 2-core machine, 2026-11-23: candidate_ids p99 16 ms, whole check p99 19 ms, recall
+  0.906; ``PG_PERCENT_POSTINGS =
   300_000`` and ``PG_LONG_POSTINGS = 1_000`` give recall 0.945 at p99 29 ms.) The trigrams
   are chosen rarest first, but a trigram counts towards :data:`PG_MIN_TERMS` only if some
   registration has it and no single typo can spoil it together with one already counted
