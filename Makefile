@@ -34,10 +34,10 @@ test-sqlite: install
 	scripts/ensure-pdf-libs.sh
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -n 2 --durations=25
 
+# The browser tests run on SQLite only (tests/browser/conftest.py says why).
 test-postgres: install
-	@echo "== test suite on PostgreSQL (browser tests included)"
-	scripts/ensure-chromium.sh
-	HYPOTHESIS_PROFILE=ci scripts/with-postgres.sh $(BIN)/pytest -n 2 --durations=25
+	@echo "== test suite on PostgreSQL (browser tests: see test-sqlite)"
+	HYPOTHESIS_PROFILE=ci scripts/with-postgres.sh $(BIN)/pytest -n 2 --ignore=tests/browser --durations=25
 
 # Benchmarks (benchmarks/*.py, see docs/benchmarks.md): each at a tiny scale on SQLite and
 # PostgreSQL as a smoke test (part of `make test`), or at full size with `make bench`.

@@ -90,3 +90,27 @@ def test_partner_manager_sees_no_programs_page(open_page, world):
     expect(nav.get_by_role("link", name="Deal review")).to_be_visible()
     expect(nav.get_by_role("link", name="Programs")).to_have_count(0)
     assert tab.goto("/console/programs/").status == 403
+
+
+def test_program_admin_subscribes_a_webhook_endpoint(open_page, world):
+    tab = open_page()
+    login(tab, world.program_admin.email, landing=r"/console/$")
+    tab.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks").click()
+    expect(tab.get_by_role("heading", name="Webhooks", level=1)).to_be_visible()
+    expect(tab.get_by_text("No endpoint is subscribed yet.")).to_be_visible()
+    tab.get_by_label("URL").fill("http://hooks.example.com/events")
+    tab.get_by_label("Events").fill("deal.*\nmdf.claim_approved")
+    tab.get_by_role("button", name="Subscribe").click()
+    expect(tab.get_by_role("alert")).to_contain_text("must use https")
+    expect(tab.get_by_label("Events")).to_have_value("deal.*\nmdf.claim_approved")
+
+    tab.get_by_label("URL").fill("https://hooks.example.com/events")
+    tab.get_by_role("button", name="Subscribe").click()
+    expect(tab.get_by_role("heading", name="https://hooks.example.com/events")).to_be_visible()
+    secret = tab.locator("#webhook-secret")
+    expect(secret).to_have_text(re.compile(r"^\S{20,}$"))
+    expect(tab.get_by_text("No delivery yet")).to_be_visible()
+    screenshot(tab, "console-webhook")
+    tab.get_by_role("link", name="All webhooks").click()
+    expect(tab.get_by_role("link", name="https://hooks.example.com/events")).to_be_visible()
+    expect(tab.locator("#webhook-secret")).to_have_count(0)

@@ -7,6 +7,7 @@ from partnerhub.console import (
     views_mdf,
     views_quotes,
     views_settlements,
+    views_webhooks,
 )
 
 app_name = "console"
@@ -52,6 +53,14 @@ urlpatterns = [
     path("credit-lines/", views_quotes.credit_line_list, name="credit-lines"),
     path("credit-lines/<int:partner_id>/", views_quotes.credit_line_edit, name="credit-line"),
     path("quotes/", views_quotes.quote_list, name="quotes"),
+    # Webhook endpoints and their deliveries (views_webhooks.py; program admins).
+    path("webhooks/", views_webhooks.endpoint_list, name="webhooks"),
+    path("webhooks/<int:endpoint_id>/", views_webhooks.endpoint_detail, name="webhook"),
+    path(
+        "webhooks/deliveries/<int:delivery_id>/retry/",
+        views_webhooks.delivery_retry,
+        name="webhook-delivery-retry",
+    ),
     # Site-host contracts and settlement (views_settlements.py).
     path("contracts/", views_settlements.contract_list, name="contracts"),
     path("contracts/new/", views_settlements.contract_new, name="contract-new"),
