@@ -596,6 +596,8 @@ def test_receipts_list_own_drivers_per_supplier_with_pdf(as_user, world, site, r
     url = reverse("portal:site-receipts")
     response = client.get(url, {"month": receipts})
     assert response.status_code == 200
+    # The menu shows where the page belongs (the receipts have no entry of their own).
+    assert 'aria-current="page">Corporate billing</a>' in response.content.decode()
     page = text(response)
     assert "Dana Fleet" in page and "D-B" not in page
     assert "Alpha Charging GmbH" in page  # A supplies its own site's sessions...
