@@ -120,6 +120,8 @@ urlpatterns = [
     path("incentives/rebates/", views_incentives.rebates, name="incentives-rebates"),
     path("incentives/spiffs/", views_incentives.spiffs, name="incentives-spiffs"),
     path("incentives/claims/", views_incentives.claims, name="incentives-claims"),
+    path("incentives/adjustments/", views_incentives.adjustments, name="incentives-adjustments"),
+    path("incentives/payments/", views_incentives.payments, name="incentives-payments"),
     path(
         "incentives/claims/<int:claim_id>/decide/",
         views_incentives.claim_decide,

@@ -27,7 +27,7 @@ from partnerhub.core.errors import ServiceError
 from partnerhub.core.permissions import require
 from partnerhub.incentives import selectors, services
 from partnerhub.incentives.api import download
-from partnerhub.incentives.models import ClaimStatus, SpiffCampaign
+from partnerhub.incentives.models import ClaimStatus, EntryType, IncentiveKind, SpiffCampaign
 from partnerhub.partners.selectors import partner_get
 from partnerhub.portal.access import staff_page
 from partnerhub.portal.views_incentives import period_of, statement_context
@@ -399,3 +399,142 @@ def statement_csv(request, partner_id: int):
 @require_GET
 def statement_pdf(request, partner_id: int):
     return _download(request, partner_id, "pdf")
+
+
+# --- adjustments ---------------------------------------------------------------------------------
+
+
+class AdjustmentForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Incentive"), choices=IncentiveKind.choices)
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount"),
+        max_digits=18,
+        decimal_places=6,
+        help_text=gettext_lazy("Signed: negative takes money back (e.g. -150.00)."),
+    )
+    currency = forms.CharField(label=gettext_lazy("Currency"), min_length=3, max_length=3)
+    booked_on = forms.DateField(label=gettext_lazy("Booked on"), widget=_date_widget())
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("Shown on the partner's statement."),
+    )
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def adjustments(request):
+    """Manual ledger entries: finance books a signed, reasoned correction for a partner
+    (never an edit of an entry); everyone on staff reads the latest ones they may see."""
+    user = request.user
+    require(user, "incentives.view_runs", None, STAFF_ONLY)
+    can_adjust = user.has_perm("incentives.add_adjustment", None)
+    data = request.POST if request.method == "POST" else None
+    picker = picker_from(request, label=_("Partner"), data=data)
+    form = AdjustmentForm(data, initial={"booked_on": timezone.localdate()})
+    status = 200
+    if request.method == "POST":
+        require(user, "incentives.add_adjustment", None, FINANCE_ONLY)
+        if form.is_valid() and picker.partner is not None:
+            try:
+                entry = services.adjustment_create(
+                    partner=picker.partner,
+                    kind=form.cleaned_data["kind"],
+                    amount=form.cleaned_data["amount"],
+                    currency=form.cleaned_data["currency"].upper(),
+                    booked_on=form.cleaned_data["booked_on"],
+                    reason=form.cleaned_data["reason"],
+                    actor=user,
+                )
+            except ServiceError as exc:
+                _attach(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _("Adjustment of %(amount)s booked for %(partner)s.")
+                    % {
+                        "amount": money(entry.amount_minor, entry.currency),
+                        "partner": picker.partner.display_name,
+                    },
+                )
+                return redirect("console:incentives-adjustments")
+        elif picker.partner is None and not picker.error:
+            picker.error = _("Choose the partner from the list.")
+        status = 400
+    entries = selectors.entry_list(fetched_by=user, entry_type=EntryType.ADJUSTMENT)
+    page = Paginator(entries.select_related("created_by"), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    for entry in page.object_list:
+        entry.amount_text = money(entry.amount_minor, entry.currency)
+    return render(
+        request,
+        "console/incentives/adjustments.html",
+        {"page": page, "form": form, "picker": picker, "can_adjust": can_adjust},
+        status=status,
+    )
+
+
+# --- customer payments ---------------------------------------------------------------------
+
+MAX_SHOWN_ERRORS = 100
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def payments(request):
+    """Customer payments (CSV: external_id, billing_line, amount, paid_on), all or nothing,
+    every refused row named; they release the commissions held until the customer pays."""
+    from partnerhub.incentives.management.commands.incentives import PAYMENT_COLUMNS
+    from partnerhub.sales.imports import CsvError, CsvRows
+
+    user = request.user
+    require(user, "incentives.view_runs", None, STAFF_ONLY)
+    can_import = user.has_perm("incentives.import_customerpayment", None)
+    errors: list[str] = []
+    status = 200
+    if request.method == "POST":
+        require(user, "incentives.import_customerpayment", None, FINANCE_ONLY)
+        upload = request.FILES.get("file")
+        if upload is None:
+            errors = [_("Choose a CSV file to import.")]
+        else:
+            try:
+                rows = list(CsvRows(upload, columns=PAYMENT_COLUMNS))
+            except CsvError as exc:
+                errors = [f"{upload.name}: {exc}"]
+            else:
+                report = services.customer_payments_import(rows=rows, actor=user)
+                if report.refused:
+                    errors = [
+                        _("Row %(row)s, %(column)s: %(message)s") % e
+                        for e in report.errors[:MAX_SHOWN_ERRORS]
+                    ]
+                    if len(report.errors) > MAX_SHOWN_ERRORS:
+                        errors.append(
+                            _("… and %(n)s more.") % {"n": len(report.errors) - MAX_SHOWN_ERRORS}
+                        )
+                else:
+                    messages.success(
+                        request,
+                        _("%(rows)s rows: %(created)s imported, %(unchanged)s already there.")
+                        % {
+                            "rows": report.rows,
+                            "created": report.created,
+                            "unchanged": report.unchanged,
+                        },
+                    )
+                    return redirect("console:incentives-payments")
+        status = 400
+    page = Paginator(selectors.payment_list(fetched_by=user), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    for payment in page.object_list:
+        payment.amount_text = money(payment.amount_minor, payment.currency)
+    return render(
+        request,
+        "console/incentives/payments.html",
+        {"page": page, "errors": errors, "can_import": can_import},
+        status=status,
+    )

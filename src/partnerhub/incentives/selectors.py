@@ -23,6 +23,7 @@ from django.shortcuts import get_object_or_404
 from partnerhub.core.permissions import membership, scope_to_visible_partners
 from partnerhub.incentives.models import (
     AccrualRun,
+    CustomerPayment,
     EntryType,
     IncentiveKind,
     LedgerEntry,
@@ -312,6 +313,18 @@ def statement(partner, date_from: dt.date, date_to: dt.date) -> Statement:
 
 
 # --- runs, closes, elections, campaigns, claims ------------------------------------------------
+
+
+def payment_list(*, fetched_by) -> QuerySet[CustomerPayment]:
+    """Imported customer payments on the billing lines of the partners ``fetched_by`` sees,
+    newest import first."""
+    return (
+        scope_to_visible_partners(
+            CustomerPayment.objects.all(), fetched_by, field="billing_line__partner"
+        )
+        .select_related("billing_line__partner")
+        .order_by("-imported_at", "-id")
+    )
 
 
 def accrual_runs() -> QuerySet[AccrualRun]:

@@ -14,11 +14,13 @@ import html
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from partnerhub.incentives.models import (
     AccrualRun,
     ClaimStatus,
+    CustomerPayment,
     LedgerEntry,
     PayoutRun,
     ReferralElection,
@@ -392,3 +394,123 @@ def test_portal_spiff_and_referral_pages_queries_do_not_grow(
     referral = reverse("portal:incentives-referral")
     with django_assert_max_num_queries(25):
         assert client.get(referral).status_code == 200
+
+
+# --- console: adjustments and customer payments ---------------------------------------------
+
+
+def test_console_adjustment_booked_by_finance(as_user, world, accrued):
+    client = as_user(world.finance)
+    url = reverse("console:incentives-adjustments")
+    assert "No adjustment yet." in text(client.get(url))
+    body = {
+        "partner": str(world.partner_a.pk),
+        "partner_q": "",
+        "kind": "commission",
+        "amount": "-12.50",
+        "currency": "usd",
+        "booked_on": "2025-04-02",
+        "reason": "Credit note CN-7 reduced the order",
+    }
+    r = client.post(url, body, follow=True)
+    assert "Adjustment of -12.50 USD booked for Alpha Charging" in text(r)
+    entry = LedgerEntry.objects.get(entry_type="adjustment")
+    assert (entry.partner_id, entry.amount_minor, entry.currency, entry.kind) == (
+        world.partner_a.pk,
+        -1250,
+        "USD",
+        "commission",
+    )
+    assert entry.memo == "Credit note CN-7 reduced the order"
+    assert entry.created_by_id == world.finance.pk
+    page = text(client.get(url))
+    assert "Credit note CN-7" in page and "finance@vendor.test" in page
+    # Refused, naming the field; nothing booked.
+    for changes, message in (
+        ({"amount": "0"}, "An adjustment of 0 changes nothing."),
+        ({"amount": "1.005"}, "more decimals than USD has"),
+        ({"reason": ""}, "This field is required."),
+        ({"partner": ""}, "Choose the partner from the list."),
+        ({"partner": "999999"}, "Choose a partner from the list."),
+    ):
+        r = client.post(url, {**body, **changes})
+        assert r.status_code == 400 and message in text(r), changes
+    assert LedgerEntry.objects.filter(entry_type="adjustment").count() == 1
+
+
+def test_console_adjustments_seen_per_partner_and_booked_by_finance_only(as_user, world, accrued):
+    _adjust(world.partner_a, 1)
+    _adjust(world.partner_b, 1)
+    url = reverse("console:incentives-adjustments")
+    client = as_user(world.manager)  # manages Alpha only
+    page = text(client.get(url))
+    assert "Alpha Charging" in page and "Beta Energy" not in page
+    assert "Book the adjustment" not in page
+    body = {"partner": str(world.partner_a.pk), "kind": "spiff", "amount": "5", "currency": "USD"}
+    assert client.post(url, {**body, "booked_on": "2025-05-01", "reason": "x"}).status_code == 403
+    assert as_user(world.admin_a).get(url).status_code == 302  # partner users: the portal
+    assert LedgerEntry.objects.filter(entry_type="adjustment").count() == 2
+
+
+def _csv(*rows: str) -> SimpleUploadedFile:
+    content = "\n".join(["external_id,billing_line,amount,paid_on", *rows]) + "\n"
+    return SimpleUploadedFile("payments.csv", content.encode(), "text/csv")
+
+
+def test_console_customer_payments_import(as_user, world, accrued):
+    line = accrued  # Alpha's 1,000.00 USD invoice
+    client = as_user(world.finance)
+    url = reverse("console:incentives-payments")
+    assert "No customer payment imported yet." in text(client.get(url))
+    # All or nothing: one bad row refuses the file, every bad row is named.
+    r = client.post(
+        url,
+        {
+            "file": _csv(
+                f"P-1,{line.external_id},400.00,2025-04-01",
+                "P-2,NO-SUCH-LINE,10.00,2025-04-01",
+                f"P-3,{line.external_id},700.00,2025-04-01",
+                f"P-4,{line.external_id},1.00,01/04/2025",
+            )
+        },
+    )
+    page = text(r)
+    assert r.status_code == 400 and "Nothing was imported" in page
+    assert "Row 3, billing_line: no billing line 'NO-SUCH-LINE'" in page
+    assert "Row 4, amount: 700.00 is more than the 600.00 USD left to pay" in page
+    assert "Row 5, paid_on: '01/04/2025' is not a date" in page
+    assert not CustomerPayment.objects.exists()
+    bad_header = SimpleUploadedFile("payments.csv", b"id,amount\n1,2\n", "text/csv")
+    r = client.post(url, {"file": bad_header})
+    assert r.status_code == 400 and "payments.csv:" in text(r) and "billing_line" in text(r)
+    r = client.post(url, {"file": _csv("a,b")})
+    assert r.status_code == 400 and "Row 2" in text(r)
+    assert client.post(url, {}).status_code == 400
+
+    r = client.post(url, {"file": _csv(f"P-1,{line.external_id},400.00,2025-04-01")}, follow=True)
+    assert "1 rows: 1 imported, 0 already there." in text(r)
+    r = client.post(url, {"file": _csv(f"P-1,{line.external_id},400.00,2025-04-01")}, follow=True)
+    assert "1 rows: 0 imported, 1 already there." in text(r)
+    payment = CustomerPayment.objects.get()
+    assert (payment.amount_minor, payment.paid_on) == (40000, dt.date(2025, 4, 1))
+    page = text(client.get(url))
+    assert "P-1" in page and "400.00 USD" in page and "Alpha Charging" in page
+
+
+def test_console_customer_payments_scoped_and_imported_by_finance_only(as_user, world, accrued):
+    other = bill(world.partner_b, "50.00", "2025-03-20")
+    CustomerPayment.objects.create(
+        external_id="PAY-B",
+        billing_line=other,
+        amount_minor=5000,
+        currency="USD",
+        paid_on=dt.date(2025, 4, 1),
+    )
+    url = reverse("console:incentives-payments")
+    client = as_user(world.manager)  # manages Alpha only
+    page = text(client.get(url))
+    assert "PAY-B" not in page and 'name="file"' not in page  # no import form either
+    r = client.post(url, {"file": _csv(f"P-9,{accrued.external_id},1.00,2025-04-01")})
+    assert r.status_code == 403
+    assert "PAY-B" in text(as_user(world.viewer).get(url))
+    assert CustomerPayment.objects.count() == 1
