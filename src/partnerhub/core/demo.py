@@ -1068,6 +1068,9 @@ def build_demo(*, stdout: TextIO | None = None, programs_dir: Path | None = None
             from partnerhub.core.demo_activity import build_incentives
 
             build_incentives(today=timezone.localdate(), stdout=stdout)
+            from partnerhub.core.demo_activity import build_quotes_mdf
+
+            build_quotes_mdf(today=timezone.localdate(), stdout=stdout)
     return DemoResult(
         created=created, programs=programs, logins=demo_logins(), counts=demo_counts()
     )

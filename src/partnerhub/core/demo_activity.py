@@ -738,3 +738,114 @@ def build_incentives(*, today: dt.date, stdout: TextIO | None = None) -> dict:
     if stdout:
         stdout.write(f"Incentives: {entries} ledger entries\n")
     return {"entries": entries}
+
+
+def build_quotes_mdf(*, today: dt.date, stdout: TextIO | None = None) -> dict:
+    """Quotes and market development funds for the named partners, so their portal pages and
+    the console's MDF queue and quote list have something to show: a credit line, draft quotes
+    and an accepted one; this quarter's MDF fund, one request waiting for review, one approved
+    whose claim waits, and one already reimbursed. Idempotent; skipped when the ev-hardware
+    program or the partners are missing (a customised demo)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from partnerhub.core.demo import NAMED
+    from partnerhub.core.errors import ServiceError
+    from partnerhub.mdf import services as mdf
+    from partnerhub.mdf.models import MdfAllocation
+    from partnerhub.programs.models import Program
+    from partnerhub.quotes import services as quotes
+    from partnerhub.quotes.models import Quote
+
+    program = Program.objects.filter(key="ev-hardware").first()
+    if program is None or Quote.objects.exists() or MdfAllocation.objects.exists():
+        return {}
+    partners = list(
+        Partner.objects.filter(
+            legal_name__in=[n[0] for n in NAMED],
+            track_memberships__program=program,
+            status=PartnerStatus.ACTIVE,
+        )
+        .distinct()
+        .order_by("id")
+    )
+    if not partners:
+        return {}
+    made = {"quotes": 0, "mdf requests": 0}
+    with contextlib.suppress(ServiceError):
+        first = partners[0]
+        if not first.duns:
+            first.duns = "314159265"
+            first.save(update_fields=["duns"])
+        quotes.credit_line_set(
+            partner=first,
+            data={"limit": "750000.00", "currency": "USD", "notes": "Demo credit line"},
+        )
+    for i, partner in enumerate(partners[:2]):
+        lines = [
+            {"sku": "VX-AC22", "quantity": 12 + 8 * i},
+            {"sku": "VX-CLOUD-1Y", "quantity": 12},
+        ]
+        try:
+            quotes.quote_create(partner=partner, data={"lines": lines})
+            made["quotes"] += 1
+            accepted = quotes.quote_create(
+                partner=partner, data={"lines": [{"sku": "VX-AC22", "quantity": 4}]}
+            )
+            made["quotes"] += 1
+            if i == 0:  # the other has no credit line: its quotes go through a distributor
+                quotes.quote_accept(quote=accepted)
+        except ServiceError as exc:
+            if stdout:
+                stdout.write(f"Quote demo for {partner.display_name} skipped: {exc}\n")
+    quarter = mdf.quarter_bounds(today, mdf.version_for(program, today))[0]
+    proof = b"%PDF-1.4\n% demo proof of performance\n"
+    for i, partner in enumerate(partners):
+        try:
+            mdf.allocation_create(
+                partner=partner,
+                program=program,
+                quarter_start=quarter,
+                amount="20000.00",
+                reason="Quarterly MDF budget",
+            )
+            start = max(quarter, today - dt.timedelta(days=20))
+            ended = mdf.request_create(
+                partner=partner,
+                data={
+                    "program": program.key,
+                    "title": ("Installer open day", "Trade fair booth", "Fleet webinar")[i % 3],
+                    "activity_type": ("event", "event", "digital")[i % 3],
+                    "starts_on": start.isoformat(),
+                    "ends_on": (start + dt.timedelta(days=1)).isoformat(),
+                    "budget": "6000.00",
+                },
+            )
+            waiting = mdf.request_create(
+                partner=partner,
+                data={
+                    "program": program.key,
+                    "title": "Spring campaign",
+                    "activity_type": "digital",
+                    "starts_on": (today + dt.timedelta(days=30)).isoformat(),
+                    "ends_on": (today + dt.timedelta(days=60)).isoformat(),
+                    "budget": "4000.00",
+                },
+            )
+            made["mdf requests"] += 2
+            del waiting  # stays submitted: the console's MDF queue shows it
+            if start + dt.timedelta(days=1) < today:
+                mdf.request_approve(request=ended)
+                claim = mdf.claim_submit(
+                    request=ended,
+                    actual_cost="5400.00",
+                    files=[SimpleUploadedFile("invoice.pdf", proof, "application/pdf")],
+                    on=today,
+                )
+                if i == 0:
+                    mdf.claim_approve(claim=claim)
+        except ServiceError as exc:
+            if stdout:
+                stdout.write(f"MDF demo for {partner.display_name} skipped: {exc}\n")
+    if stdout:
+        stdout.write(f"Quotes: {made['quotes']}, MDF requests: {made['mdf requests']}\n")
+    return made

@@ -193,3 +193,36 @@ def test_demo_has_activity_and_evaluated_tiers():
     assert PartnerTier.objects.filter(rank__gt=0).exists(), (
         "some demo partner is above the entry tier"
     )
+
+
+@pytest.mark.django_db
+def test_demo_has_quotes_and_mdf_for_the_named_partners():
+    from partnerhub.core.demo import PARTNER_ADMIN_EMAIL
+    from partnerhub.mdf.models import MdfAllocation, MdfClaim, MdfRequest
+    from partnerhub.partners.models import PartnerUser
+    from partnerhub.quotes.models import CreditLine, Quote
+
+    out = StringIO()
+    call_command("demo", stdout=out)
+    partner = PartnerUser.objects.get(user__email=PARTNER_ADMIN_EMAIL).partner
+    assert "skipped" not in out.getvalue(), out.getvalue()[-2000:]
+    assert CreditLine.objects.filter(partner=partner).exists()
+    assert set(Quote.objects.filter(partner=partner).values_list("status", flat=True)) == {
+        "draft",
+        "accepted",
+    }
+    assert MdfAllocation.objects.filter(partner=partner).exists()
+    statuses = set(MdfRequest.objects.filter(partner=partner).values_list("status", flat=True))
+    assert "submitted" in statuses, statuses  # waiting in the console's MDF queue
+    assert (
+        MdfClaim.objects.filter(request__partner=partner).exists() or timezone.localdate().day < 3
+    )
+    assert "Quotes: " in out.getvalue() and "skipped" not in out.getvalue()
+    # A second run adds nothing.
+    counts = (Quote.objects.count(), MdfRequest.objects.count(), MdfAllocation.objects.count())
+    call_command("demo", stdout=StringIO())
+    assert (
+        Quote.objects.count(),
+        MdfRequest.objects.count(),
+        MdfAllocation.objects.count(),
+    ) == counts
