@@ -60,6 +60,34 @@ def _partner(request):
     return partner_get(fetched_by=request.user, partner_id=pk)
 
 
+def _acting(request, shown) -> dict:
+    """The "Show for" chooser of a sub-operator (its organisation and its sub-tree), the partner
+    shown, and the query string that keeps it across links and forms."""
+    from partnerhub.core.permissions import member_partner_ids
+    from partnerhub.partners.models import Partner
+
+    ids = member_partner_ids(request.user)
+    choices = []
+    if len(ids) > 1:
+        choices = list(
+            Partner.objects.filter(pk__in=ids).order_by("display_name").only("id", "display_name")
+        )
+        choices.sort(key=lambda p: p.pk != request.partner.pk)  # own organisation first
+    other = shown.pk != request.partner.pk
+    return {
+        "shown": shown,
+        "other": other,
+        "acting_choices": choices,
+        "acting_query": f"?partner={shown.pk}" if other else "",
+    }
+
+
+def _again(name: str, shown, request):
+    """Redirect to a page of the same partner (``?partner=`` kept for a child)."""
+    url = reverse(name)
+    return redirect(f"{url}?partner={shown.pk}" if shown.pk != request.partner.pk else url)
+
+
 def _attach(form, exc: ServiceError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
@@ -116,11 +144,10 @@ def overview(request):
         request,
         "portal/incentives/overview.html",
         {
-            "shown": partner,
+            **_acting(request, partner),
             "form": form,
             "page": page,
             "balances": balances,
-            "other": partner.pk != request.partner.pk,
         },
     )
 
@@ -192,7 +219,7 @@ def statement(request):
     return _page(
         request,
         "portal/incentives/statement.html",
-        {"form": form, "shown": partner, "query": query, **statement_context(st)},
+        {**_acting(request, partner), "form": form, "query": query, **statement_context(st)},
         status=status,
     )
 
@@ -258,8 +285,9 @@ def _programs(partner):
 @partner_page
 @require_http_methods(["GET", "POST"])
 def referral(request):
-    partner = request.partner
+    partner = _partner(request)
     user = request.user
+    require(user, "incentives.view_incentives", partner)
     can_elect = user.has_perm("incentives.elect_referral", partner)
     programs = _programs(partner)
     status = 200
@@ -282,7 +310,7 @@ def referral(request):
                 _attach(form, exc)
             else:
                 messages.success(request, _("Your referral benefit election is saved."))
-                return redirect("portal:incentives-referral")
+                return _again("portal:incentives-referral", partner, request)
         status = 400
     today = timezone.localdate()
     current = selectors.current_elections(partner, today)
@@ -303,7 +331,13 @@ def referral(request):
     return _page(
         request,
         "portal/incentives/referral.html",
-        {"form": form, "rows": rows, "history": history, "can_elect": can_elect},
+        {
+            **_acting(request, partner),
+            "form": form,
+            "rows": rows,
+            "history": history,
+            "can_elect": can_elect,
+        },
         status=status,
     )
 
@@ -341,7 +375,8 @@ def _open_campaigns(partner, today):
 
 
 def _spiff_page(request, forms_by_campaign=None, status=200):
-    partner = request.partner
+    partner = _partner(request)
+    require(request.user, "incentives.view_incentives", partner)
     today = timezone.localdate()
     campaigns = _open_campaigns(partner, today)
     forms_by_campaign = forms_by_campaign or {}
@@ -357,6 +392,7 @@ def _spiff_page(request, forms_by_campaign=None, status=200):
         request,
         "portal/incentives/spiffs.html",
         {
+            **_acting(request, partner),
             "campaigns": campaigns,
             "page": page,
             "can_claim": request.user.has_perm("incentives.claim_spiff", partner),
@@ -374,7 +410,7 @@ def spiffs(request):
 @partner_page
 @require_POST
 def spiff_claim(request, pk: int):
-    partner = request.partner
+    partner = _partner(request)
     require(request.user, "incentives.claim_spiff", partner)
     campaign = selectors.campaign_get(campaign_id=_id(pk))
     form = ClaimForm(request.POST, prefix=f"c{campaign.pk}")
@@ -407,5 +443,5 @@ def spiff_claim(request, pk: int):
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("Your claim is submitted."))
-            return redirect("portal:incentives-spiffs")
+            return _again("portal:incentives-spiffs", partner, request)
     return _spiff_page(request, {campaign.pk: form}, status=400)

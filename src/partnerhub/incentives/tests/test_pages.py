@@ -514,3 +514,61 @@ def test_console_customer_payments_scoped_and_imported_by_finance_only(as_user, 
     assert r.status_code == 403
     assert "PAY-B" in text(as_user(world.viewer).get(url))
     assert CustomerPayment.objects.count() == 1
+
+
+# --- portal: a sub-operator acts for its children --------------------------------------------
+
+
+def test_sub_operator_elects_and_claims_for_a_child(as_user, world, campaign):
+    child = world.child_1
+    client = as_user(world.operator_admin)
+    url = reverse("portal:incentives-referral")
+    page = text(client.get(url))
+    # The chooser lists the operator and its children, never anyone else.
+    for partner in (world.operator, world.child_1, world.child_2):
+        assert f">{partner.display_name}</option>" in page
+    assert world.partner_a.display_name not in page
+    page = text(client.get(url, {"partner": child.pk}))
+    assert f"Referral benefit · {child.display_name}" in page
+    assert f'name="partner" value="{child.pk}"' in page  # the form keeps the child
+    r = client.post(url, {"partner": child.pk, "program": "ev-hardware", "choice": "discount"})
+    assert r.status_code == 302 and r["Location"].endswith(f"?partner={child.pk}")
+    election = ReferralElection.objects.get()
+    assert election.partner_id == child.pk
+
+    spiffs = reverse("portal:incentives-spiffs")
+    assert "Demo day bounty" in text(client.get(spiffs, {"partner": child.pk}))
+    prefix = f"c{campaign.pk}"
+    r = client.post(
+        reverse("portal:incentives-spiff-claim", args=[campaign.pk]),
+        {
+            "partner": child.pk,
+            f"{prefix}-activity": "Depot open day",
+            f"{prefix}-activity_on": "2025-06-01",
+        },
+    )
+    assert r.status_code == 302 and r["Location"].endswith(f"?partner={child.pk}")
+    assert SpiffClaim.objects.get().partner_id == child.pk
+    assert "Depot open day" in text(client.get(spiffs, {"partner": child.pk}))
+    assert "Depot open day" not in text(client.get(spiffs))  # the operator's own claims
+
+
+def test_child_and_unrelated_partners_cannot_act_for_others(as_user, world, campaign):
+    referral = reverse("portal:incentives-referral")
+    spiffs = reverse("portal:incentives-spiffs")
+    claim = reverse("portal:incentives-spiff-claim", args=[campaign.pk])
+    prefix = f"c{campaign.pk}"
+    body = {f"{prefix}-activity": "x", f"{prefix}-activity_on": "2025-06-01"}
+    for user, target in (
+        (world.child_1_admin, world.operator),  # a child never acts for its parent...
+        (world.child_1_admin, world.child_2),  # ...nor a sibling
+        (world.admin_a, world.child_1),  # an unrelated partner
+    ):
+        client = as_user(user)
+        assert client.get(referral, {"partner": target.pk}).status_code == 404
+        assert client.get(spiffs, {"partner": target.pk}).status_code == 404
+        r = client.post(referral, {"partner": target.pk, "program": "ev-hardware", "choice": "fee"})
+        assert r.status_code == 404
+        assert client.post(claim, {"partner": target.pk, **body}).status_code == 404
+    assert "acting-partner" not in text(as_user(world.admin_a).get(referral))  # no chooser
+    assert not ReferralElection.objects.exists() and not SpiffClaim.objects.exists()
