@@ -181,7 +181,10 @@ class BillingLineOut(Schema):
 
 
 class BillingLineFilter(Schema):
-    partner_id: FilterId | None = None
+    partner_id: FilterId | None = Field(None, description="The partner that sold the line.")
+    distributor_id: FilterId | None = Field(
+        None, description="The distributor the line was bought through."
+    )
     customer_id: ShortText(64) | None = Field(None, description="The customer's ERP id.")
     sku: ShortText(64) | None = None
     date_from: dt.date | None = Field(None, description="Invoice date on or after.")

@@ -8,7 +8,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from partnerhub.core.permissions import visible_partners
+from partnerhub.core.permissions import reads_all_partners, visible_partners
 from partnerhub.sales.models import BillingLine, Customer, Product, ProductCategory
 
 
@@ -39,16 +39,25 @@ def billing_line_list(
     *,
     fetched_by,
     partner_id: int | None = None,
+    distributor_id: int | None = None,
     customer_id: str | None = None,
     sku: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
 ) -> QuerySet[BillingLine]:
     """Lines of the partners ``fetched_by`` may see (partner users: their organisation and its
-    sub-tree; partner managers: their partners; other staff: all), oldest invoice first."""
-    qs = BillingLine.objects.filter(partner__in=visible_partners(fetched_by).values("pk"))
+    sub-tree; partner managers: their partners; other staff: all), and the lines sold through
+    them as distributor (a distributor sees what its resellers bought through it), oldest
+    invoice first. ``partner_id`` is the selling partner, ``distributor_id`` the distributor."""
+    if reads_all_partners(fetched_by):
+        qs = BillingLine.objects.all()
+    else:
+        visible = visible_partners(fetched_by).values("pk")
+        qs = BillingLine.objects.filter(Q(partner__in=visible) | Q(distributor__in=visible))
     if partner_id is not None:
         qs = qs.filter(partner_id=partner_id)
+    if distributor_id is not None:
+        qs = qs.filter(distributor_id=distributor_id)
     if customer_id:
         qs = qs.filter(customer__external_id=customer_id)
     if sku:

@@ -434,3 +434,33 @@ def test_catalogue_writes_are_for_program_admins_and_finance(sales_world, api_as
         assert response.json()["detail"][0]["msg"] == expected
     assert Product.objects.get(sku="CP-22").name == "Wallbox 22 kW"
     assert ProductCategory.objects.count() == 2
+
+
+def test_a_distributor_sees_the_lines_bought_through_it(lines, api_as):
+    """B distributes to A: B's users see A's line bought through B (and filter by it), never
+    A's direct lines; A sees its own lines, whichever the path."""
+    w = lines
+    report = billing_lines_import(
+        rows=[
+            line_row(
+                w,
+                "A-3",
+                w.partner_a,
+                invoice_date="2025-06-01",
+                purchase_path="distributor",
+                distributor_id=str(w.partner_b.pk),
+            )
+        ]
+    )
+    assert report.created == 1, report.errors
+    b = api_as(w.admin_b)
+    assert ids(b.get(f"{S}/billing-lines")) == ["B-1", "A-3"]
+    assert ids(b.get(f"{S}/billing-lines", distributor_id=w.partner_b.pk)) == ["A-3"]
+    assert ids(b.get(f"{S}/billing-lines", partner_id=w.partner_a.pk)) == ["A-3"]
+    assert ids(api_as(w.admin_a).get(f"{S}/billing-lines")) == ["A-1", "A-2", "A-3"]
+    # Neither the operator's tree nor B's manager's other partners gain anything.
+    assert ids(api_as(w.operator_admin).get(f"{S}/billing-lines")) == ["O-1", "K-1"]
+    assert ids(api_as(w.other_manager).get(f"{S}/billing-lines")) == ["B-1", "A-3"]
+    assert ids(
+        api_as(w.program_admin).get(f"{S}/billing-lines", distributor_id=w.partner_b.pk)
+    ) == ["A-3"]
