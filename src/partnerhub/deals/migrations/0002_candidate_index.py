@@ -29,7 +29,8 @@ EXACT_DROP = [
 ]
 
 POSTGRES = [
-    # Needs a superuser once per database in production (test clusters are superuser).
+    # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it, no
+    # superuser needed (checked 2026-11-23 with a non-superuser role owning the database).
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS deal_active_name_trgm ON deals_dealregistration "
     f"USING gin (name_norm gin_trgm_ops) WITH (fastupdate = off) WHERE {ACTIVE}",
