@@ -536,6 +536,32 @@ def _hosting_write(cp: ChargePoint, partner: Partner | None, valid_from: dt.date
     return hosting
 
 
+def _check_host_currency(cp: ChargePoint, partner: Partner) -> None:
+    """The third side of the currency rule (with ``_check_price_currencies`` and the contract's
+    own check): a partner whose contracts are in one currency does not start hosting a charge
+    point at a location whose electricity is priced in another; settlement could deduct or
+    reimburse that cost only by mixing currencies (``docs/settlements.md``)."""
+    from partnerhub.settlements.models import Contract
+
+    priced = dict(
+        ElectricityPrice.objects.filter(location_id=cp.location_id)
+        .order_by("-valid_from")
+        .values_list("currency", "location__name")
+    )
+    if not priced:
+        return
+    for contract in Contract.objects.filter(partner=partner).order_by("start_month", "id"):
+        other = next((c for c in priced if c != contract.currency), None)
+        if other is not None:
+            raise Conflict(
+                f"{partner.display_name}'s contract '{contract.name}' is in "
+                f"{contract.currency}, but electricity at {priced[other]} is priced in {other}: "
+                "give the location's prices in the contract's currency first, or choose "
+                "another host.",
+                field="partner_id",
+            )
+
+
 @transaction.atomic
 def hosting_assign(
     *, charge_point: ChargePoint, partner: Partner | None, valid_from: dt.date, by=None
@@ -548,6 +574,7 @@ def hosting_assign(
     valid_from = _date(valid_from, "valid_from")
     if partner is not None:
         _active_partner(partner)
+        _check_host_currency(cp, partner)
     hosting = _hosting_write(cp, partner, valid_from, by=by)
     charge_point.partner_id = cp.partner_id
     return hosting

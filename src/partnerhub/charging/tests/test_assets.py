@@ -335,6 +335,42 @@ def test_terminated_partner_cannot_host(world, site):
     assert exc.value.field == "partner_id"
 
 
+def test_a_host_whose_contract_is_in_another_currency_than_the_sites_prices_is_refused(
+    world, site, api_as
+):
+    """Berlin's electricity is priced in EUR; B signs in CHF: moving CP-AC to B is refused (409,
+    partner_id) and the hosting history is untouched; once B's contract is in EUR, it moves."""
+    from partnerhub.charging.models import ChargePointHosting
+    from partnerhub.settlements.services import contract_create, contract_update
+
+    terms = {
+        "name": "Zurich depot",
+        "start_month": "2025-01",
+        "end_month": "2025-12",
+        "ac_share_percent": "30",
+        "dc_share_percent": "40",
+        "currency": "CHF",
+    }
+    contract = contract_create(partner=world.partner_b, data=terms)
+    before = list(ChargePointHosting.objects.values_list("charge_point_id", "partner_id"))
+    r = api_as(world.program_admin).post(
+        f"/charging/charge-points/{site.ac.pk}/hostings",
+        {"partner_id": world.partner_b.pk, "valid_from": "2025-06-01"},
+    )
+    assert r.status_code == 409, r.body
+    assert r.body["detail"][0]["loc"] == ["body", "partner_id"]
+    assert "'Zurich depot' is in CHF" in r.body["detail"][0]["msg"]
+    assert "priced in EUR" in r.body["detail"][0]["msg"]
+    assert list(ChargePointHosting.objects.values_list("charge_point_id", "partner_id")) == before
+
+    contract_update(contract=contract, data={"currency": "EUR"})
+    services.hosting_assign(
+        charge_point=site.ac, partner=world.partner_b, valid_from=dt.date(2025, 6, 1)
+    )
+    site.ac.refresh_from_db()
+    assert site.ac.hostings.order_by("-valid_from").first().partner == world.partner_b
+
+
 def test_host_on_is_one_query_per_chunk(world, site, django_assert_num_queries):
     with django_assert_num_queries(1):
         hosts = selectors.host_on([site.ac.pk, site.dc.pk, site.fr.pk], dt.date(2025, 2, 1))
