@@ -198,6 +198,10 @@ PARTNERHUB_BASE_URL = os.environ.get("PARTNERHUB_BASE_URL", "http://127.0.0.1:80
 PARTNERHUB_INVITATION_MAX_AGE_DAYS = int(os.environ.get("INVITATION_MAX_AGE_DAYS", "7"))
 # Webhook URLs must be https except on localhost, unless this is set (docs/webhooks.md).
 PARTNERHUB_WEBHOOKS_ALLOW_HTTP = os.environ.get("PARTNERHUB_WEBHOOKS_ALLOW_HTTP", "") == "1"
+# Webhook receivers on private, loopback or reserved addresses (other than a URL naming
+# localhost) are refused unless this is set: an endpoint must not reach into the network
+# PartnerHub runs in (docs/webhooks.md).
+PARTNERHUB_WEBHOOKS_ALLOW_PRIVATE = os.environ.get("PARTNERHUB_WEBHOOKS_ALLOW_PRIVATE", "") == "1"
 # The charge-point operator as it appears on statements and end-user receipts.
 PARTNERHUB_OPERATOR = {
     "name": os.environ.get("OPERATOR_NAME", "PartnerHub Charging Operator"),

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import ipaddress
 import json
 import re
+import socket
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
@@ -63,7 +65,45 @@ def _clean_url(url: str) -> str:
         )
     if len(url) > 500:
         raise ServiceError("The URL is longer than 500 characters.", field="url")
+    if parts.hostname not in LOCAL_HOSTS and not _allow_private():
+        try:
+            address = ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            address = None  # a name: checked when it is resolved, at each delivery
+        if address is not None and not address.is_global:
+            raise ServiceError(
+                f"{address} is a private or reserved address: webhooks go to public hosts "
+                "(set PARTNERHUB_WEBHOOKS_ALLOW_PRIVATE=1 to allow internal receivers).",
+                field="url",
+            )
     return url
+
+
+def _allow_private() -> bool:
+    return bool(getattr(settings, "PARTNERHUB_WEBHOOKS_ALLOW_PRIVATE", False))
+
+
+def _private_address(url: str) -> str:
+    """Why ``url`` may not be posted to: its host resolves to a private, loopback, link-local
+    or reserved address (a receiver inside the operator's network, or a cloud metadata
+    service); "" when it may. Hosts named localhost / 127.0.0.1 / ::1 are allowed (local
+    development), as is everything with PARTNERHUB_WEBHOOKS_ALLOW_PRIVATE."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host in LOCAL_HOSTS or _allow_private():
+        return ""
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        return f"{host} does not resolve: {exc}"[:500]
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            return (
+                f"Refused: {host} resolves to {address}, a private or reserved address "
+                "(PARTNERHUB_WEBHOOKS_ALLOW_PRIVATE=1 allows internal receivers)."
+            )
+    return ""
 
 
 def _clean_patterns(event_types) -> list[str]:
@@ -201,6 +241,8 @@ _opener = urllib.request.build_opener(_NoRedirect)
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
     """(HTTP status or None, error text). Never raises for network trouble."""
+    if refused := _private_address(url):
+        return None, refused
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:

@@ -206,3 +206,58 @@ def test_cli_delivers(world, receiver, capsys):
     call_command("webhooks", "deliver")
     assert "1 new deliveries; 1 attempted" in capsys.readouterr().out
     assert len(receiver.requests) == 1
+
+
+# --- receivers inside the network are refused ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://10.1.2.3/hook",
+        "https://169.254.169.254/latest/meta-data",  # a cloud metadata service
+        "https://[fd00::1]/hook",
+        "https://192.168.0.10:8443/hook",
+    ],
+)
+def test_a_private_address_is_refused_when_subscribing(world, url):
+    with pytest.raises(ServiceError) as exc:
+        _endpoint(world, url)
+    assert exc.value.field == "url" and "private or reserved address" in exc.value.message
+    assert _endpoint(world, "https://93.184.216.34/hook").url == "https://93.184.216.34/hook"
+
+
+def _resolving(monkeypatch, name: str, address: str) -> None:
+    real = socket.getaddrinfo
+
+    def fake(host, port=None, *args, **kwargs):
+        if host == name:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port or 0)))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+
+
+def test_a_name_resolving_to_a_private_address_is_not_posted_to(
+    world, receiver, monkeypatch, settings
+):
+    """receiver.test resolves to 127.0.0.1 (the receiver): refused at delivery, the receiver
+    gets nothing and the error says why; allowed once internal receivers are allowed."""
+    settings.PARTNERHUB_WEBHOOKS_ALLOW_HTTP = True
+    _resolving(monkeypatch, "receiver.test", "127.0.0.1")
+    url = receiver.url.replace("127.0.0.1", "receiver.test")
+    _endpoint(world, url)
+    emit("deal.submitted", partner=world.partner_a, payload={})
+
+    services.tick()
+
+    delivery = WebhookDelivery.objects.get()
+    assert receiver.requests == []
+    assert delivery.status == "pending" and delivery.attempts == 1
+    assert delivery.last_error.startswith("Refused: receiver.test resolves to 127.0.0.1")
+
+    settings.PARTNERHUB_WEBHOOKS_ALLOW_PRIVATE = True
+    services.deliver_due(now=timezone.now() + dt.timedelta(minutes=2))
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded", delivery.last_error
+    assert len(receiver.requests) == 1
