@@ -3,7 +3,8 @@ month's set-based settlement of every partner, against a per-session Python loop
 objects on a slice (extrapolated).
 
     .venv/bin/python benchmarks/settlement.py [--scale 1.0] [--database sqlite|postgres]
-        [--baseline-sessions 20000] [--keep] [--seed 42] [--quiet]
+        [--baseline-sessions 20000] [--keep] [--seed 42] [--quiet] [--digest]
+    .venv/bin/python benchmarks/settlement.py --rerun DATABASE_URL [--digest]
 
 At --scale 1.0 (``benchmarks/settlement_data.py``): 10,000 partners, 50,000 charge points
 (100,000 EVSEs, 1 % moving host mid-month), contracts with every option combination, and
@@ -22,6 +23,15 @@ Timed:
 
 Checks: every statement reconciles (Σ lines = net; partner + operator = shareable) and the
 loop's figures equal the set-based ones on the slice.
+
+``--rerun DATABASE_URL``: no build, no import, no baseline: the month's settlement alone, run
+again on a database kept with ``--keep`` (e.g. ``sqlite:////tmp/partnerhub-bench-…/bench.sqlite3``
+or ``postgres://…/partnerhub_bench_1234``), with the reconciliation check. ``--digest`` adds a
+SHA-256 of every stored figure (statements and statement lines keyed by partner and month,
+every per-session line in session order): equal digests before and after a change mean
+identical results. CPU seconds are this process's; on PostgreSQL the server backend's CPU of
+the run is added (``settlement_backend_cpu_seconds``, read from ``/proc`` when the server runs
+on this machine and its process can be read), with the load averages before and after.
 
 Prints one JSON object (progress goes to stderr).
 """
@@ -102,12 +112,123 @@ def baseline(limit: int) -> dict:
     return {"seconds": took, "sessions": len(out), "figures": figures}
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU seconds (user + system) used so far by this connection's PostgreSQL backend, when
+    the server runs on this machine and /proc shows it; None otherwise (and on SQLite, whose
+    work is this process's own CPU time)."""
+    import os
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def timed_settlement(timings) -> tuple:
+    """settlement_run(month=2026-10), timed (wall, this process's CPU, the PostgreSQL backend's
+    CPU, load averages before and after)."""
+    import os
+
+    from partnerhub.settlements.services import settlement_run
+
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    cpu_before = backend_cpu_seconds()
+    with timings.time("settlement"):
+        run_ = settlement_run(month="2026-10")
+    cpu_after = backend_cpu_seconds()
+    extra = {
+        "settlement_backend_cpu_seconds": (
+            None if cpu_before is None or cpu_after is None else round(cpu_after - cpu_before, 2)
+        ),
+        "settlement_load_average_before_after": [
+            load_before,
+            [round(x, 2) for x in os.getloadavg()],
+        ],
+    }
+    return run_, extra
+
+
+def unreconciled_statements() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COUNT(*) FROM settlements_statement st WHERE st.net_minor <> "
+            "(SELECT COALESCE(SUM(l.amount_minor), 0) FROM settlements_statementline l "
+            "WHERE l.statement_id = st.id) OR st.partner_share_minor + st.operator_share_minor "
+            "<> st.shareable_minor"
+        )
+        return cursor.fetchone()[0]
+
+
+def digest() -> dict:
+    """SHA-256 of every stored figure: statements (by partner and month, without ids and
+    timestamps), statement lines (keyed by their statement's partner and month, sorted) and
+    every per-session line (keyed likewise, in session order). Ids differ between runs (drafts
+    are recomputed), figures must not."""
+    import hashlib
+
+    from django.db import connection
+
+    from partnerhub.settlements.models import SessionSettlement, Statement, StatementLine
+
+    def columns(model, skip) -> list[str]:
+        return [f.column for f in model._meta.concrete_fields if f.column not in skip]
+
+    out = {}
+    with connection.cursor() as cursor:
+        st = columns(Statement, {"id", "created_at", "updated_at", "run_id", "finalised_at"})
+        cursor.execute(
+            f"SELECT {', '.join(st)} FROM settlements_statement ORDER BY partner_id, month"
+        )
+        out["statements"] = hashlib.sha256(repr(cursor.fetchall()).encode()).hexdigest()
+        for name, model, table, order in (
+            ("statement_lines", StatementLine, "settlements_statementline", None),
+            ("session_lines", SessionSettlement, "settlements_sessionsettlement",
+             "x.session_id, x.is_corporate, st.partner_id, st.month"),
+        ):  # fmt: skip
+            cols = ", ".join(f"x.{c}" for c in columns(model, {"id", "statement_id"}))
+            cursor.execute(
+                f"SELECT st.partner_id, st.month, {cols} FROM {table} x "
+                "JOIN settlements_statement st ON st.id = x.statement_id"
+                + (f" ORDER BY {order}" if order else "")
+            )
+            h, n = hashlib.sha256(), 0
+            if order:
+                while rows := cursor.fetchmany(20_000):
+                    h.update(repr(rows).encode())
+                    n += len(rows)
+            else:
+                rows = sorted(cursor.fetchall(), key=repr)
+                h.update(repr(rows).encode())
+                n = len(rows)
+            out[name] = h.hexdigest()
+            out[f"{name}_count"] = n
+    return out
+
+
 def main(argv=None) -> dict:
-    args = common.arguments(
-        __doc__.split("\n\n")[0],
-        argv,
-        lambda p: p.add_argument("--baseline-sessions", type=int, default=20_000),
-    )
+    def extra(p):
+        p.add_argument("--baseline-sessions", type=int, default=20_000)
+        p.add_argument(
+            "--rerun",
+            metavar="DATABASE_URL",
+            help="only run the settlement again on a database kept with --keep",
+        )
+        p.add_argument("--digest", action="store_true", help="add a SHA-256 of every stored figure")
+
+    args = common.arguments(__doc__.split("\n\n")[0], argv, extra)
+    if args.rerun:
+        return rerun(args)
     bench = common.setup_django(args.database, args.keep)
     try:
         return run(args, bench)
@@ -115,14 +236,55 @@ def main(argv=None) -> dict:
         bench.cleanup()
 
 
-def run(args, bench) -> dict:
+def rerun(args) -> dict:
+    """The settlement alone on a kept benchmark database (no build, import or baseline)."""
+    import os
+
+    os.environ["DATABASE_URL"] = args.rerun
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnerhub.settings")
+    src = str(common.ROOT / "src")
+    if src not in sys.path:
+        sys.path.insert(0, src)
+    import django
+
+    django.setup()
     from django.db import connection
 
+    from partnerhub.charging.models import ChargingSession
+    from partnerhub.settlements.models import Statement, StatementLine
+
+    timings = common.Timings()
+    run_, extra = timed_settlement(timings)
+    result = {
+        "benchmark": "settlement (re-run on a kept database)",
+        "database": connection.vendor,
+        "machine": common.machine(),
+        "sizes": {
+            "sessions": ChargingSession.objects.count(),
+            "statements": Statement.objects.count(),
+            "statement_lines": StatementLine.objects.count(),
+            "session_lines": run_.sessions,
+        },
+        "settlement_seconds": timings.seconds["settlement"],
+        "settlement_cpu_seconds": timings.cpu_seconds["settlement"],
+        **extra,
+        "settlement_steps_seconds": run_.step_seconds,
+        "checks": {"unreconciled_statements": unreconciled_statements()},
+    }
+    if args.digest:
+        result["digest"] = digest()
+    connection.close()
+    common.emit(result)
+    if result["checks"]["unreconciled_statements"]:
+        sys.exit("settlement benchmark: figures do not reconcile")
+    return result
+
+
+def run(args, bench) -> dict:
     from benchmarks import settlement_data as data
     from partnerhub.charging.imports import import_sessions_csv
     from partnerhub.charging.models import ChargingSession
     from partnerhub.settlements.models import SessionSettlement, Statement, StatementLine
-    from partnerhub.settlements.services import settlement_run
 
     rng = random.Random(args.seed)
     n = data.sizes(args.scale)
@@ -136,20 +298,12 @@ def run(args, bench) -> dict:
     if report.errors:
         common.log(f"import errors (first 3): {report.errors[:3]}")
     common.analyze()
-    with timings.time("settlement"):
-        run_ = settlement_run(month="2026-10")
+    run_, extra = timed_settlement(timings)
     with timings.time("baseline"):
         base = baseline(min(args.baseline_sessions, max(100, n["sessions"] // 10)))
 
     # Checks: reconciliation and the loop's figures against the set-based ones.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT COUNT(*) FROM settlements_statement st WHERE st.net_minor <> "
-            "(SELECT COALESCE(SUM(l.amount_minor), 0) FROM settlements_statementline l "
-            "WHERE l.statement_id = st.id) OR st.partner_share_minor + st.operator_share_minor "
-            "<> st.shareable_minor"
-        )
-        unreconciled = cursor.fetchone()[0]
+    unreconciled = unreconciled_statements()
     mine = {
         s: (sh, p)
         for s, sh, p in SessionSettlement.objects.filter(
@@ -178,6 +332,7 @@ def run(args, bench) -> dict:
         "cpu_seconds": timings.cpu_seconds,
         "import_sessions_per_second": round(report.created / max(timings.seconds["import"], 1e-9)),
         "settlement_seconds": timings.seconds["settlement"],
+        **extra,
         "settlement_steps_seconds": run_.step_seconds,
         "settlement_sessions_per_second": round(
             sessions / max(timings.seconds["settlement"], 1e-9)
@@ -198,6 +353,8 @@ def run(args, bench) -> dict:
             "settlement_seconds": 30,
         },
     }
+    if args.digest:
+        result["digest"] = digest()
     common.emit(result)
     if unreconciled or mismatches:
         sys.exit("settlement benchmark: figures do not reconcile")
