@@ -257,6 +257,42 @@ def _check_price_currencies(location: Location, items: list[dict]) -> None:
                 )
 
 
+def _check_prices_not_settled(location: Location, prices: list[tuple]) -> None:
+    """A price change may not reach back into sessions already on a final statement: their
+    electricity cost was deducted or reimbursed at the old price, and the location's price
+    history must keep saying so. The change takes effect from the first day on which the old
+    and the new periods differ."""
+    from partnerhub.settlements.models import SessionSettlement
+
+    old = {
+        (p.valid_from, p.price_per_kwh, p.currency)
+        for p in ElectricityPrice.objects.filter(location=location)
+    }
+    new = {(d, Decimal(p), c) for d, p, c in prices}
+    changed = old ^ new
+    if not changed:
+        return
+    since = min(day for day, _, _ in changed)
+    start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
+    settled = (
+        SessionSettlement.objects.filter(
+            is_final=True,
+            session__location=location,
+            session__start__gte=start - dt.timedelta(days=1),  # any time zone's "that day"
+        )
+        .order_by("-session__start")
+        .values_list("session__start", flat=True)
+        .first()
+    )
+    if settled is not None:
+        raise Conflict(
+            f"Sessions at {location.name} up to {settled:%Y-%m-%d} are settled on final "
+            f"statements at the prices in force then; this change would apply from {since}. "
+            "Date new prices after the last settled day instead of changing past periods.",
+            field="electricity_prices",
+        )
+
+
 @transaction.atomic
 def location_create(*, data: dict) -> Location:
     values = _location_values(data)
@@ -279,6 +315,7 @@ def location_update(*, location: Location, data: dict) -> Location:
     if "electricity_prices" in data:
         prices = _electricity_prices(data.get("electricity_prices") or [])
         _check_price_currencies(location, data.get("electricity_prices") or [])
+        _check_prices_not_settled(location, prices)
     for name, value in values.items():
         setattr(location, name, value)
     location.save()
