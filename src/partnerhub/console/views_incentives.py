@@ -486,7 +486,6 @@ MAX_SHOWN_ERRORS = 100
 def payments(request):
     """Customer payments (CSV: external_id, billing_line, amount, paid_on), all or nothing,
     every refused row named; they release the commissions held until the customer pays."""
-    from partnerhub.incentives.management.commands.incentives import PAYMENT_COLUMNS
     from partnerhub.sales.imports import CsvError, CsvRows
 
     user = request.user
@@ -501,7 +500,7 @@ def payments(request):
             errors = [_("Choose a CSV file to import.")]
         else:
             try:
-                rows = list(CsvRows(upload, columns=PAYMENT_COLUMNS))
+                rows = list(CsvRows(upload, columns=services.PAYMENT_COLUMNS))
             except CsvError as exc:
                 errors = [f"{upload.name}: {exc}"]
             else:

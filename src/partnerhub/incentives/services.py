@@ -103,6 +103,15 @@ def accrual_run(*, actor=None, on: dt.date | None = None) -> AccrualRun:
 # --- customer payments -------------------------------------------------------------------------
 
 
+# The customer-payments CSV (command and console upload): column -> (required, max length).
+PAYMENT_COLUMNS = {
+    "external_id": (True, 100),
+    "billing_line": (True, 100),
+    "amount": (True, 32),
+    "paid_on": (True, 10),
+}
+
+
 @dataclass
 class PaymentReport:
     rows: int = 0

@@ -10,13 +10,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from partnerhub.core.errors import ServiceError
 
-PAYMENT_COLUMNS = {
-    "external_id": (True, 100),
-    "billing_line": (True, 100),
-    "amount": (True, 32),
-    "paid_on": (True, 10),
-}
-
 
 class Command(BaseCommand):
     help = "Accrue incentives, import customer payments, close rebates, run payouts."
@@ -54,7 +47,7 @@ class Command(BaseCommand):
         )
 
     def _payments(self, file: Path, **_):
-        from partnerhub.incentives.services import customer_payments_import
+        from partnerhub.incentives.services import PAYMENT_COLUMNS, customer_payments_import
         from partnerhub.sales.imports import CsvError, CsvRows
 
         if not file.is_file():
