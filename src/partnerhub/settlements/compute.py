@@ -2,31 +2,37 @@
 
 ``compute_month`` (called by the services inside their transaction) does, for month M:
 
-1. delete M's draft statements (with their lines and per-session lines);
+1. delete M's draft statements (with their lines and per-session lines), and the kept inputs
+   no draft needs any more;
 2. small temp tables: contract terms as integers (``settle_terms``), electricity price
-   periods per location (``settle_price``), late sessions of closed months (``settle_late``);
+   periods per location (``settle_price``), corporate discounts (``settle_discount``), late
+   sessions of closed months (``settle_late``);
 3. one INSERT ... SELECT creating M's statements (one per partner with a contract in force,
    hosted or corporate-billed sessions in M, or late sessions), skipping partners whose
    statement of M is already final;
-4. per-session lines: one INSERT ... SELECT for the hosted sessions of M (joined with the
-   statement, its contract and the electricity price in force on the start day), one for the
-   corporate-billed sessions, one for late sessions (adjustments, with the contract in force
-   in their own month);
-5. statement lines by GROUP BY of the per-session lines, then fee lines, platform fee lines
-   (asset-days from the hosting history), one VAT line, and the statement totals.
+4. every session's figures, summed per statement, kind and current type (``aggregate``):
+   one SELECT per side for the hosted sessions of M (joined with the statement, its contract
+   and the electricity price in force at the start), the corporate-billed ones, and the late
+   sessions (adjustments, with the contract in force in their own month);
+5. statement lines from those sums, then fee lines, platform fee lines (asset-days from the
+   hosting history), one VAT line, and the statement totals;
+6. a recorded run (``run_id``) copies the inputs it used into the ``Run*`` tables.
 
-Performance (``docs/benchmarks.md``): the cost is the per-session lines. Their foreign keys
-carry no database constraint (``models.SessionSettlement``: the ``INSERT ... SELECT`` joins
-what they reference; on PostgreSQL an enforced, deferred key queued one trigger event per row
-and key, fired at commit: 60 of 84 s at a million sessions). PostgreSQL gets ``ANALYZE`` of
-the fresh statements and temp tables before the per-session statements (without it the
-planner visits the sessions partner by partner, a heap page per session, instead of one
-sequential scan hashed on the partner), and of the per-session lines once written, and runs
-with ``synchronous_commit`` off for the run's transaction; SQLite gets a 256 MiB page cache
-for the run (the connection's setting is restored afterwards). "Already on a final
-statement" is looked up once per month (``temp_settled``) instead of once per session in the
-INSERT (which made SQLite materialise the whole result first, and with no usable index scan
-every per-session line once per session).
+Per-session lines: a recorded run does not write them (writing one row per session was three
+quarters of the run). A draft's per-session lines are written by ``materialise`` on their first
+read or when the draft is finalised, by the same per-session SELECTs over the inputs the run
+kept: the lines add up to the statement exactly, even if a contract, a price or a discount
+changed meanwhile (a new run takes the new inputs). An unrecorded computation (the running
+figures, rolled back) writes them at once.
+
+Performance (``docs/benchmarks.md``): the cost is the per-session SELECTs. The per-session
+lines' foreign keys carry no database constraint (``models.SessionSettlement``). PostgreSQL
+gets ``ANALYZE`` of the fresh statements and temp tables before the per-session statements
+(without it the planner visits the sessions partner by partner, a heap page per session,
+instead of one sequential scan hashed on the partner), and runs with ``synchronous_commit``
+off for the run's transaction; SQLite gets a 256 MiB page cache for the run (the connection's
+setting is restored afterwards). "Already on a final statement" is looked up once per month
+(``temp_settled``) instead of once per session.
 
 Rounding rules (``docs/money.md``): every per-session amount is rounded half-up to the minor
 unit once; lines and totals are exact sums of rounded amounts; platform fees and VAT are
@@ -107,8 +113,23 @@ class _Runner:
         self.ts_b = dt.datetime.combine(self.b, dt.time(), tzinfo=dt.UTC)
         self.partner_ids = None if partner_ids is None else [int(p) for p in partner_ids]
         self.run_id = run_id
+        # A recorded run defers its drafts' per-session lines (``materialise``); an unrecorded
+        # one (the running figures, rolled back) writes them at once.
+        self.lazy = run_id is not None
         self.now = timezone.now()
         self.cursor = connection.cursor()
+        self.w = 0
+        self.settled = 0
+        self.target = "FALSE"  # SQL: the statements (alias ``st``) whose sessions are read
+        # Where the inputs are read from: this run's temp tables, or (``materialise``) the
+        # copies a past run kept.
+        self.src = {
+            "terms": "settle_terms",
+            "price": "settle_price",
+            "discount": "settle_discount",
+            "late": "settle_late",
+            "settled": "settle_settled",
+        }
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -213,7 +234,7 @@ class _Runner:
         if not self.settled:
             return "TRUE"
         return (
-            f"NOT EXISTS (SELECT 1 FROM settle_settled f WHERE f.session_id = {alias}.id "
+            f"NOT EXISTS (SELECT 1 FROM {self.src['settled']} f WHERE f.session_id = {alias}.id "
             f"AND f.is_corporate = {1 if corporate else 0})"
         )
 
@@ -244,15 +265,22 @@ class _Runner:
             timed("delete_drafts", self.delete_drafts)
             timed("temp_terms", self.temp_terms)
             timed("temp_prices", self.temp_prices)
+            timed("temp_discounts", self.temp_discounts)
             adjustments = timed("late_sessions", self.temp_late)
             timed("statements", self.create_statements)
-            sessions = timed("session_lines", self.session_lines)
+            self.target = self.ours()
+            self.settled = timed("settled", self.temp_settled)
+            if not self.lazy:
+                timed("session_lines", lambda: self.write_lines(self.target))
+            sessions = timed("aggregate", self.aggregate)
             timed("price_warnings", self.price_currency_warnings)
             timed("statement_lines", self.statement_lines)
             timed("other_currency_lines", self.other_currency_lines)
             timed("platform_fees", self.platform_fees)
             timed("vat", self.vat_lines)
             timed("totals", self.totals)
+            if self.lazy:
+                timed("keep_inputs", self.keep_inputs)
             statements = self.scalar(
                 f"SELECT COUNT(*) FROM {ST} st WHERE {self.ours()}", self.params
             )
@@ -268,7 +296,8 @@ class _Runner:
         return MonthResult(statements, sessions, adjustments, skipped, self.w, steps)
 
     TEMPS = ("settle_terms", "settle_price", "settle_late", "settle_agg", "settle_hosting",
-             "settle_evse", "settle_assets", "settle_totals", "settle_settled")  # fmt: skip
+             "settle_evse", "settle_assets", "settle_totals", "settle_settled",
+             "settle_discount")  # fmt: skip
 
     def drop_temps(self) -> None:
         for name in self.TEMPS:
@@ -279,6 +308,7 @@ class _Runner:
         self.sql(f"DELETE FROM {SS} WHERE statement_id IN ({mine})", self.params)
         self.sql(f"DELETE FROM {LINE} WHERE statement_id IN ({mine})", self.params)
         self.sql(f"DELETE FROM {ST} WHERE id IN ({mine})", self.params)
+        forget_inputs(self.cursor)
 
     def temp_terms(self) -> None:
         def flag(column: str) -> str:
@@ -333,6 +363,19 @@ class _Runner:
             )
         )
         self.sql("CREATE INDEX settle_price_location ON settle_price (location_id, valid_from)")
+
+    def temp_discounts(self) -> None:
+        """Corporate-billing discounts on service fees, basis points, per paying partner."""
+        self.sql(
+            self.d.temp_table(
+                "settle_discount",
+                f"""
+                SELECT partner_id, COALESCE({as_int("discount_percent", 100)}, 0) AS disc_bp
+                FROM charging_corporatebilling
+                """,
+            )
+        )
+        self.sql("CREATE INDEX settle_discount_partner ON settle_discount (partner_id)")
 
     def temp_late(self) -> int:
         """Sessions of earlier, closed months not on any final statement (late arrivals)."""
@@ -406,7 +449,8 @@ class _Runner:
         self.sql(
             f"""
             INSERT INTO {ST} (created_at, updated_at, partner_id, month, currency, status,
-                number, contract_id, vat_bp, run_id, max_session_id, warning, sessions,
+                number, contract_id, vat_bp, run_id, max_session_id, session_lines_ready,
+                warning, sessions,
                 energy_wh, revenue_minor, shareable_minor, partner_share_minor,
                 operator_share_minor, reimbursement_minor, fees_minor, platform_fees_minor,
                 vat_minor, corporate_minor, adjustments_minor, net_minor)
@@ -415,7 +459,7 @@ class _Runner:
                             (SELECT cb.currency FROM charging_corporatebilling cb
                              WHERE cb.partner_id = k.partner_id), 'EUR'),
                    'draft', NULL, k.contract_id, COALESCE(t.vat_bp, {latest_vat}, 0), %(run)s,
-                   %(w)s,
+                   %(w)s, {"FALSE" if self.lazy else "TRUE"},
                    CASE WHEN k.contract_id IS NULL THEN %(warning)s ELSE '' END,
                    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
             FROM (SELECT p.id AS partner_id, {contract} AS contract_id
@@ -454,11 +498,23 @@ class _Runner:
         "handling_fee_minor, discount_minor, charged_minor, vat_minor, amount_minor"
     )
 
+    NAMES = tuple(COLUMNS.split(", "))
+
+    @classmethod
+    def named(cls, *values: str) -> str:
+        """The final select list of a per-session select: ``values`` named as ``COLUMNS``,
+        then the session's currency (``currency``, for the other-currency lines)."""
+        assert len(values) == len(cls.NAMES) + 1
+        return ", ".join(
+            f"{v} AS {n}" for v, n in zip(values, (*cls.NAMES, "currency"), strict=True)
+        )
+
     def revenue_select(
         self, source: tuple[str, str], contract_sql: str, adjustment: bool, orig: str
     ) -> str:
         """The per-session revenue-share lines of the sessions ``source`` yields (aliases
-        ``st`` statement and ``s`` session), settled under the contract ``contract_sql``."""
+        ``st`` statement and ``s`` session), settled under the contract ``contract_sql``:
+        the ``COLUMNS`` of a per-session line, then ``currency``."""
         t1 = f"""
             SELECT st.id AS statement_id, s.id AS session_id,
                    CASE WHEN s.currency <> st.currency
@@ -470,7 +526,8 @@ class _Runner:
                              AND s.currency = t.currency THEN 1 ELSE 0 END
                        AS ok,
                    {orig} AS original_month, t.id AS contract_id, s.current_type, s.flagged,
-                   s.energy_wh, s.total_excl_vat_minor AS r, s.connection_fee_minor AS cf,
+                   s.currency, s.energy_wh, s.total_excl_vat_minor AS r,
+                   s.connection_fee_minor AS cf,
                    COALESCE(pr.micro, 0) AS price, COALESCE(t.div, {10**7}) AS div,
                    COALESCE(t.excl, 0) AS excl, COALESCE(t.ded, 0) AS ded,
                    COALESCE(t.reimb, 0) AS reimb_on,
@@ -482,8 +539,8 @@ class _Runner:
                        AS kwh,
                    COALESCE(t.handling_bp, 0) AS hbp
             {source[0]}
-            LEFT JOIN settle_terms t ON t.id = {contract_sql}
-            LEFT JOIN settle_price pr ON pr.location_id = s.location_id
+            LEFT JOIN {self.src["terms"]} t ON t.id = {contract_sql}
+            LEFT JOIN {self.src["price"]} pr ON pr.location_id = s.location_id
                  AND pr.valid_from <= s.start AND pr.valid_to > s.start
                  AND pr.currency = s.currency
             WHERE {source[1]}
@@ -504,16 +561,17 @@ class _Runner:
             FROM ({t3}{self.d.fence()}) t3
         """
         adj = "TRUE" if adjustment else "FALSE"
-        return f"""
-            SELECT t4.statement_id, t4.session_id, t4.kind, FALSE, FALSE, {adj},
-                   t4.original_month, t4.contract_id, t4.current_type, t4.flagged, t4.energy_wh,
-                   t4.r, t4.x, t4.e, t4.d, t4.sh, t4.bp * t4.ok, t4.p, t4.sh - t4.p,
-                   t4.e * t4.reimb_on * t4.ok, t4.sfee * t4.ok, t4.kf,
-                   {half_up("t4.p * t4.hbp * t4.ok", "10000")}, 0, 0, 0,
-                   t4.p + t4.e * t4.reimb_on * t4.ok - t4.sfee * t4.ok - t4.kf
-                       - {half_up("t4.p * t4.hbp * t4.ok", "10000")}
-            FROM ({t4}{self.d.fence()}) t4
-        """
+        handling = half_up("t4.p * t4.hbp * t4.ok", "10000")
+        values = self.named(
+            "t4.statement_id", "t4.session_id", "t4.kind", "FALSE", "FALSE", adj,
+            "t4.original_month", "t4.contract_id", "t4.current_type", "t4.flagged",
+            "t4.energy_wh", "t4.r", "t4.x", "t4.e", "t4.d", "t4.sh", "t4.bp * t4.ok", "t4.p",
+            "t4.sh - t4.p", "t4.e * t4.reimb_on * t4.ok", "t4.sfee * t4.ok", "t4.kf", handling,
+            "0", "0", "0",
+            f"t4.p + t4.e * t4.reimb_on * t4.ok - t4.sfee * t4.ok - t4.kf - {handling}",
+            "t4.currency",
+        )  # fmt: skip
+        return f"SELECT {values} FROM ({t4}{self.d.fence()}) t4"
 
     def corporate_select(self, source: tuple[str, str], adjustment: bool, orig: str) -> str:
         t1 = f"""
@@ -521,11 +579,11 @@ class _Runner:
                    CASE WHEN s.currency = st.currency THEN 'corporate' ELSE 'other_currency' END
                        AS kind,
                    CASE WHEN s.currency = st.currency THEN 1 ELSE 0 END AS ok,
-                   {orig} AS original_month, s.current_type, s.flagged, s.energy_wh,
-                   s.total_excl_vat_minor AS r, s.total_incl_vat_minor AS incl,
-                   COALESCE({as_int("cb.discount_percent", 100)}, 0) AS disc_bp
+                   {orig} AS original_month, s.current_type, s.flagged, s.currency,
+                   s.energy_wh, s.total_excl_vat_minor AS r, s.total_incl_vat_minor AS incl,
+                   COALESCE(cb.disc_bp, 0) AS disc_bp
             {source[0]}
-            LEFT JOIN charging_corporatebilling cb ON cb.partner_id = st.partner_id
+            LEFT JOIN {self.src["discount"]} cb ON cb.partner_id = st.partner_id
             WHERE {source[1]}
         """
         t2 = f"""
@@ -543,58 +601,150 @@ class _Runner:
             FROM ({t3}{self.d.fence()}) t3
         """
         adj = "TRUE" if adjustment else "FALSE"
-        return f"""
-            SELECT t4.statement_id, t4.session_id, t4.kind, TRUE, FALSE, {adj},
-                   t4.original_month, NULL, t4.current_type, t4.flagged, t4.energy_wh, t4.r,
-                   0, 0, 0, 0, t4.disc_bp * t4.ok, 0, 0, 0, 0, 0, 0, t4.discount, t4.charged,
-                   t4.vat, -(t4.charged + t4.vat)
-            FROM ({t4}{self.d.fence()}) t4
-        """
+        values = self.named(
+            "t4.statement_id", "t4.session_id", "t4.kind", "TRUE", "FALSE", adj,
+            "t4.original_month", "CAST(NULL AS BIGINT)", "t4.current_type", "t4.flagged",
+            "t4.energy_wh", "t4.r", "0", "0", "0", "0", "t4.disc_bp * t4.ok",
+            "0", "0", "0", "0", "0", "0", "t4.discount", "t4.charged", "t4.vat",
+            "-(t4.charged + t4.vat)", "t4.currency",
+        )  # fmt: skip
+        return f"SELECT {values} FROM ({t4}{self.d.fence()}) t4"
 
-    def session_lines(self) -> int:
+    def selects(self) -> list[tuple[str, bool, str]]:
+        """The per-session selects of the statements ``self.target``: (name, adjustment,
+        SQL) for the month's hosted sessions (joined with the statement, its contract and the
+        electricity price in force at the start), its corporate-billed sessions, and the late
+        sessions of closed months on either side (adjustments, under the contract in force in
+        their own month)."""
         in_month = "s.start >= %(ts_a)s AND s.start < %(ts_b)s AND s.id <= %(w)s"
-        began = time.perf_counter()
-        self.settled = self.temp_settled()
-        self.steps["session_lines_settled"] = round(time.perf_counter() - began, 3)
         a = self.date("a")
         # SQLite keeps the left table of a CROSS JOIN as the outer loop: the statements, so
-        # the per-session lines are written grouped by statement (cheap index appends).
+        # the sessions are read statement by statement along the (partner, start) index.
         hosted = (
             f"FROM {ST} st CROSS JOIN {SESSION} s",
-            f"{self.ours()} AND s.partner_id = st.partner_id AND {in_month} "
+            f"{self.target} AND s.partner_id = st.partner_id AND {in_month} "
             f"AND {self.not_settled(False)}",
         )
         corporate = (
             f"FROM {ST} st CROSS JOIN {SESSION} s",
-            f"{self.ours()} AND s.corporate_partner_id = st.partner_id "
+            f"{self.target} AND s.corporate_partner_id = st.partner_id "
             f"AND s.corporate_partner_id IS NOT NULL AND {in_month} "
             f"AND {self.not_settled(True)}",
         )
 
         def late(flag: int) -> tuple[str, str]:
             return (
-                f"FROM {ST} st CROSS JOIN settle_late l CROSS JOIN {SESSION} s",
-                f"{self.ours()} AND l.partner_id = st.partner_id AND l.is_corporate = {flag} "
+                f"FROM {ST} st CROSS JOIN {self.src['late']} l CROSS JOIN {SESSION} s",
+                f"{self.target} AND l.partner_id = st.partner_id AND l.is_corporate = {flag} "
                 "AND s.id = l.session_id",
             )
 
+        return [
+            ("hosted", False, self.revenue_select(hosted, "st.contract_id", False, a)),
+            ("corporate", False, self.corporate_select(corporate, False, a)),
+            ("late", True, self.revenue_select(late(0), "l.contract_id", True, "l.original_month")),
+            ("late_corporate", True, self.corporate_select(late(1), True, "l.original_month")),
+        ]  # fmt: skip
+
+    def write_lines(self, target: str) -> int:
+        """Write the per-session lines of the statements ``target`` (SQL on ``st``)."""
+        self.target = target
         total = 0
-        for name, select in (
-            ("hosted", self.revenue_select(hosted, "st.contract_id", False, a)),
-            ("corporate", self.corporate_select(corporate, False, a)),
-            ("late", self.revenue_select(late(0), "l.contract_id", True, "l.original_month")),
-            ("late_corporate", self.corporate_select(late(1), True, "l.original_month")),
-        ):
+        for name, _, select in self.selects():
             began = time.perf_counter()
-            total += max(self.sql(f"INSERT INTO {SS} ({self.COLUMNS}) {select}", self.params), 0)
+            total += max(
+                self.sql(
+                    f"INSERT INTO {SS} ({self.COLUMNS}) SELECT {self.COLUMNS} FROM ({select}) x",
+                    self.params,
+                ),
+                0,
+            )
             self.steps[f"session_lines_{name}"] = round(time.perf_counter() - began, 3)
-        if self.d.pg:
+        if self.d.pg and total:
             # Statistics of the lines just written (the sample sees this transaction's rows),
-            # for the GROUP BY and the look-ups that read them back.
+            # for the look-ups that read them back.
             began = time.perf_counter()
             self.sql(f"ANALYZE {SS}")
             self.steps["session_lines_analyze"] = round(time.perf_counter() - began, 3)
         return total
+
+    def aggregate(self) -> int:
+        """``settle_agg``: the month's per-session figures summed per statement, kind, side,
+        current type and (sessions in another currency) currency; adjustments also per
+        original month and contract. Straight from the per-session selects: nothing is
+        written per session. Returns how many sessions were summed."""
+        flagged = "SUM(CASE WHEN x.flagged THEN 1 ELSE 0 END)"
+        ocur = "CASE WHEN x.kind = 'other_currency' THEN x.currency ELSE '' END"
+        sums = f"""
+            COUNT(*) AS n, {flagged} AS flagged_n, SUM(x.energy_wh) AS energy,
+            MAX(x.rate_bp) AS rate, SUM(x.revenue_minor) AS r,
+            SUM(x.connection_fee_minor) AS x, SUM(x.electricity_minor) AS e,
+            SUM(x.deducted_minor) AS d, SUM(x.shareable_minor) AS sh,
+            SUM(x.partner_share_minor) AS p, SUM(x.operator_share_minor) AS o,
+            SUM(x.reimbursement_minor) AS reimb, SUM(x.session_fee_minor) AS sfee,
+            SUM(x.kwh_fee_minor) AS kfee, SUM(x.handling_fee_minor) AS hfee,
+            SUM(x.discount_minor) AS discount, SUM(x.charged_minor) AS charged,
+            SUM(x.vat_minor) AS vat, SUM(x.amount_minor) AS amount
+        """
+        parts = []
+        for _, adjustment, select in self.selects():
+            if adjustment:
+                keys = "x.original_month AS original_month, x.contract_id AS contract_id"
+                more = ", x.original_month, x.contract_id"
+            else:
+                keys = "MAX(x.original_month) AS original_month, MAX(x.contract_id) AS contract_id"
+                more = ""
+            parts.append(
+                f"""
+                SELECT x.statement_id AS statement_id, x.kind AS kind,
+                       x.is_corporate AS is_corporate, x.current_type AS current_type,
+                       x.is_adjustment AS is_adjustment, {keys}, {ocur} AS ocur, {sums}
+                FROM ({select}) x
+                GROUP BY x.statement_id, x.kind, x.is_corporate, x.current_type,
+                         x.is_adjustment, {ocur}{more}
+                """
+            )
+        self.sql(self.d.temp_table("settle_agg", " UNION ALL ".join(parts)), self.params)
+        return int(self.scalar("SELECT COALESCE(SUM(n), 0) FROM settle_agg") or 0)
+
+    def keep_inputs(self) -> None:
+        """Copy the inputs the run used into the ``Run*`` tables, so that a draft's
+        per-session lines, written later (``materialise``), are the ones it summed."""
+        run = int(self.run_id)
+        mine = self.partner_filter("partner_id")
+        self.sql(
+            f"""
+            INSERT INTO settlements_runterms (run_id, contract_id, partner_id, currency, ac_bp,
+                dc_bp, excl, ded, reimb, sfee_ac, sfee_dc, kwh_ac, kwh_dc, handling_bp, div)
+            SELECT {run}, id, partner_id, currency, ac_bp, dc_bp, excl, ded, reimb, sfee_ac,
+                   sfee_dc, kwh_ac, kwh_dc, handling_bp, div
+            FROM settle_terms WHERE {mine}
+            """
+        )
+        self.sql(
+            f"""
+            INSERT INTO settlements_runprice (run_id, location_id, valid_from, valid_to, micro,
+                currency)
+            SELECT {run}, location_id, valid_from, valid_to, micro, currency FROM settle_price
+            """
+        )
+        self.sql(
+            f"INSERT INTO settlements_rundiscount (run_id, partner_id, disc_bp) "
+            f"SELECT {run}, partner_id, disc_bp FROM settle_discount WHERE {mine}"
+        )
+        self.sql(
+            f"""
+            INSERT INTO settlements_runlate (run_id, session_id, is_corporate, partner_id,
+                original_month, contract_id)
+            SELECT {run}, session_id, is_corporate, partner_id, original_month, contract_id
+            FROM settle_late
+            """
+        )
+        if self.settled:
+            self.sql(
+                f"INSERT INTO settlements_runsettled (run_id, session_id, is_corporate) "
+                f"SELECT {run}, session_id, is_corporate FROM settle_settled"
+            )
 
     # -- statement lines ------------------------------------------------------------------------
 
@@ -607,42 +757,8 @@ class _Runner:
     )
 
     def statement_lines(self) -> None:
-        flagged = "SUM(CASE WHEN ss.flagged THEN 1 ELSE 0 END)"
-        sums = f"""
-            COUNT(*) AS n, {flagged} AS flagged_n, SUM(ss.energy_wh) AS energy,
-            MAX(ss.rate_bp) AS rate, SUM(ss.revenue_minor) AS r,
-            SUM(ss.connection_fee_minor) AS x, SUM(ss.electricity_minor) AS e,
-            SUM(ss.deducted_minor) AS d, SUM(ss.shareable_minor) AS sh,
-            SUM(ss.partner_share_minor) AS p, SUM(ss.operator_share_minor) AS o,
-            SUM(ss.reimbursement_minor) AS reimb, SUM(ss.session_fee_minor) AS sfee,
-            SUM(ss.kwh_fee_minor) AS kfee, SUM(ss.handling_fee_minor) AS hfee,
-            SUM(ss.discount_minor) AS discount, SUM(ss.charged_minor) AS charged,
-            SUM(ss.vat_minor) AS vat, SUM(ss.amount_minor) AS amount
-        """
-        mine = f"SELECT st.id FROM {ST} st WHERE {self.ours()}"
-        # The month's own sessions: grouped along the (statement, kind, type, adjustment)
-        # index, so no sort of the per-session lines is needed.
-        self.sql(
-            self.d.temp_table(
-                "settle_agg",
-                f"""
-                SELECT ss.statement_id, ss.kind, ss.current_type, ss.is_adjustment,
-                       MAX(ss.original_month) AS original_month,
-                       MAX(ss.contract_id) AS contract_id, {sums}
-                FROM {SS} ss
-                WHERE ss.statement_id IN ({mine}) AND ss.is_adjustment = FALSE
-                GROUP BY ss.statement_id, ss.kind, ss.current_type, ss.is_adjustment
-                UNION ALL
-                SELECT ss.statement_id, ss.kind, ss.current_type, ss.is_adjustment,
-                       ss.original_month, ss.contract_id, {sums}
-                FROM {SS} ss
-                WHERE ss.statement_id IN ({mine}) AND ss.is_adjustment = TRUE
-                GROUP BY ss.statement_id, ss.kind, ss.current_type, ss.is_adjustment,
-                         ss.original_month, ss.contract_id
-                """,
-            ),
-            self.params,
-        )
+        """The revenue, corporate and fee lines, from ``settle_agg`` (in a fixed order, so a
+        re-run numbers its lines alike)."""
         orig = "CASE WHEN g.is_adjustment THEN g.original_month ELSE NULL END"
         position = (
             "CASE g.kind "
@@ -659,6 +775,8 @@ class _Runner:
                         WHEN g.kind = 'corporate' THEN g.amount ELSE 0 END
             FROM settle_agg g
             WHERE g.kind <> 'other_currency'
+            ORDER BY g.statement_id, g.is_adjustment, g.original_month, g.kind, g.current_type,
+                     g.contract_id
             """,
             self.params,
         )
@@ -675,6 +793,8 @@ class _Runner:
                        0, 0, 0, 0, 0, 0, 0, 0, g.{column}, 0, 0, 0, -g.{column}
                 FROM settle_agg g LEFT JOIN settle_terms t ON t.id = g.contract_id
                 WHERE g.kind = 'revenue' AND g.{column} <> 0
+                ORDER BY g.statement_id, g.is_adjustment, g.original_month, g.current_type,
+                         g.contract_id
                 """,
                 self.params,
             )
@@ -686,26 +806,23 @@ class _Runner:
         per currency (AC and DC together), hosted apart from corporate, with their revenue
         (excl. VAT), energy and electricity in that currency. Amount 0: they are not settled
         and never reach a total in the statement's currency."""
-        mine = f"SELECT st.id FROM {ST} st WHERE {self.ours()}"
-        corporate = "CASE WHEN ss.is_corporate THEN 1 ELSE 0 END"
+        corporate = "CASE WHEN g.is_corporate THEN 1 ELSE 0 END"
         self.sql(
             f"""
             INSERT INTO {LINE} (currency, {self.LINE_COLUMNS})
-            SELECT s.currency, ss.statement_id,
+            SELECT g.ocur, g.statement_id,
                    CASE WHEN {corporate} = 1 THEN {POSITION["other_currency_corporate"]}
                         ELSE {POSITION["other_currency"]} END,
                    CASE WHEN {corporate} = 1 THEN 'other_currency_corporate'
                         ELSE 'other_currency' END,
-                   '', ss.is_adjustment,
-                   CASE WHEN ss.is_adjustment THEN ss.original_month ELSE NULL END,
-                   MAX(ss.contract_id), COUNT(*),
-                   SUM(CASE WHEN ss.flagged THEN 1 ELSE 0 END), SUM(ss.energy_wh), 0, 0, 0, 0,
-                   SUM(ss.revenue_minor), 0, SUM(ss.electricity_minor), 0, 0, 0, 0, 0, 0, 0,
-                   0, 0, 0
-            FROM {SS} ss JOIN {SESSION} s ON s.id = ss.session_id
-            WHERE ss.statement_id IN ({mine}) AND ss.kind = 'other_currency'
-            GROUP BY ss.statement_id, {corporate}, s.currency, ss.is_adjustment,
-                     ss.original_month
+                   '', g.is_adjustment,
+                   CASE WHEN g.is_adjustment THEN g.original_month ELSE NULL END,
+                   MAX(g.contract_id), SUM(g.n), SUM(g.flagged_n), SUM(g.energy), 0, 0, 0, 0,
+                   SUM(g.r), 0, SUM(g.e), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            FROM settle_agg g
+            WHERE g.kind = 'other_currency'
+            GROUP BY g.statement_id, {corporate}, g.ocur, g.is_adjustment, g.original_month
+            ORDER BY g.statement_id, g.is_adjustment, g.original_month, {corporate}, g.ocur
             """,
             self.params,
         )
@@ -731,6 +848,11 @@ class _Runner:
         suspects = ", ".join(str(int(row[0])) for row in self.cursor.fetchall())
         if not suspects:
             return
+        if self.lazy:
+            # Rare (mixed currencies at one site): these drafts get their lines now.
+            self.write_lines(f"st.id IN ({suspects})")
+            self.sql(f"UPDATE {ST} SET session_lines_ready = TRUE WHERE id IN ({suspects})")
+            self.target = self.ours()
         self.cursor.execute(
             f"""
             SELECT ss.statement_id, pr.currency, s.currency, COUNT(*)
@@ -898,3 +1020,69 @@ def compute_month(
     """Recompute the drafts of ``month`` (of ``partner_ids`` only when given). The caller
     holds the transaction (and the settlement lock)."""
     return _Runner(month, partner_ids, run_id).run()
+
+
+# --- per-session lines written later, from the inputs a run kept --------------------------------
+
+KEPT = {
+    "terms": "(SELECT contract_id AS id, currency, ac_bp, dc_bp, excl, ded, reimb, sfee_ac, "
+    "sfee_dc, kwh_ac, kwh_dc, handling_bp, div FROM settlements_runterms WHERE run_id = {run})",
+    "price": "(SELECT location_id, valid_from, valid_to, micro, currency "
+    "FROM settlements_runprice WHERE run_id = {run})",
+    "discount": "(SELECT partner_id, disc_bp FROM settlements_rundiscount WHERE run_id = {run})",
+    "late": "(SELECT session_id, is_corporate, partner_id, original_month, contract_id "
+    "FROM settlements_runlate WHERE run_id = {run})",
+    "settled": "(SELECT session_id, is_corporate FROM settlements_runsettled WHERE run_id = {run})",
+}
+KEPT_TABLES = ("settlements_runterms", "settlements_runprice", "settlements_rundiscount",
+               "settlements_runlate", "settlements_runsettled")  # fmt: skip
+
+
+class InputsGone(Exception):
+    """A draft's per-session lines cannot be written: its run's inputs are gone (the run was
+    deleted). Running the month again rebuilds the draft."""
+
+
+def forget_inputs(cursor) -> None:
+    """Delete the kept inputs of runs none of whose drafts still lacks its lines."""
+    waiting = f"SELECT st.run_id FROM {ST} st WHERE st.session_lines_ready = FALSE " \
+        "AND st.run_id IS NOT NULL"  # fmt: skip
+    for table in KEPT_TABLES:
+        cursor.execute(f"DELETE FROM {table} WHERE run_id NOT IN ({waiting})")
+
+
+def materialise(statement_ids) -> int:
+    """Write the per-session lines of those of ``statement_ids`` that lack them (drafts of a
+    recorded run), from the inputs their run kept: exactly the figures the run summed into
+    their statement lines. The caller holds the transaction. Returns how many lines."""
+    ids = sorted({int(pk) for pk in statement_ids})
+    if not ids:
+        return 0
+    groups: dict[tuple, list[int]] = {}
+    with connection.cursor() as cursor:
+        for chunk in range(0, len(ids), 5000):
+            part = ", ".join(str(pk) for pk in ids[chunk : chunk + 5000])
+            cursor.execute(
+                f"SELECT id, run_id, month, max_session_id FROM {ST} "
+                f"WHERE id IN ({part}) AND session_lines_ready = FALSE"
+            )
+            for pk, run_id, month, w in cursor.fetchall():
+                if run_id is None:
+                    raise InputsGone(pk)
+                if isinstance(month, str):
+                    month = dt.date.fromisoformat(month)
+                groups.setdefault((int(run_id), month, int(w)), []).append(int(pk))
+    total = 0
+    for (run_id, month, w), pks in sorted(groups.items()):
+        runner = _Runner(month, None, run_id)
+        runner.steps = {}
+        runner.w = w
+        runner.src = {name: sql.format(run=run_id) for name, sql in KEPT.items()}
+        runner.settled = runner.scalar(
+            f"SELECT COUNT(*) FROM settlements_runsettled WHERE run_id = {run_id}"
+        )
+        for chunk in range(0, len(pks), 5000):
+            part = ", ".join(str(pk) for pk in pks[chunk : chunk + 5000])
+            total += runner.write_lines(f"st.id IN ({part})")
+            runner.sql(f"UPDATE {ST} SET session_lines_ready = TRUE WHERE id IN ({part})")
+    return total

@@ -205,6 +205,12 @@ class Statement(TimeStampedModel):
         SettlementRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     max_session_id = models.BigIntegerField(default=0)
+    session_lines_ready = models.BooleanField(
+        default=True,
+        help_text="False while the per-session lines of a draft are not written yet: they are "
+        "computed from the inputs its run kept (``RunTerms``...) on first read or at "
+        "finalisation.",
+    )
     warning = models.CharField(max_length=500, blank=True)
     # Totals (minor units), sums of the lines.
     sessions = models.BigIntegerField(default=0)
@@ -415,6 +421,97 @@ class SessionSettlement(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.session_id} on statement {self.statement_id}"
+
+
+# --- the inputs a run used, kept while its drafts' per-session lines are not written ----------
+#
+# A month's run sums every session's figures straight into the statement lines and does not
+# write one per-session line per session (that write was three quarters of the run). A
+# draft's per-session lines are written when they are first read or when it is finalised,
+# from the same SQL over these copies of the run's inputs, so they add up to the statement
+# exactly as the run computed it even if a contract, an electricity price or a corporate
+# discount changed meanwhile. Rows are deleted once no draft of their run still needs them.
+# Ids are plain integers (no foreign keys): copies, not references.
+
+
+class _RunInput(models.Model):
+    run_id = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} of run {self.run_id}"
+
+
+class RunTerms(_RunInput):
+    """A contract's terms as the run used them (as integers: ``compute.temp_terms``)."""
+
+    contract_id = models.BigIntegerField()
+    partner_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    ac_bp = models.BigIntegerField(null=True)
+    dc_bp = models.BigIntegerField(null=True)
+    excl = models.IntegerField(null=True)
+    ded = models.IntegerField(null=True)
+    reimb = models.IntegerField(null=True)
+    sfee_ac = models.BigIntegerField(null=True)
+    sfee_dc = models.BigIntegerField(null=True)
+    kwh_ac = models.BigIntegerField(null=True)
+    kwh_dc = models.BigIntegerField(null=True)
+    handling_bp = models.BigIntegerField(null=True)
+    div = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run_id", "contract_id"], name="run_terms_contract")]
+
+
+class RunPrice(_RunInput):
+    """An electricity price period as the run used it: [valid_from, valid_to) in UTC."""
+
+    location_id = models.BigIntegerField()
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField()
+    micro = models.BigIntegerField(null=True)
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["run_id", "location_id", "valid_from"], name="run_price_location")
+        ]
+
+
+class RunDiscount(_RunInput):
+    """A corporate-billing partner's discount on service fees, basis points."""
+
+    partner_id = models.BigIntegerField()
+    disc_bp = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run_id", "partner_id"], name="run_discount_partner")]
+
+
+class RunLate(_RunInput):
+    """A late session of a closed month the run settled as an adjustment."""
+
+    session_id = models.BigIntegerField()
+    is_corporate = models.IntegerField()
+    partner_id = models.BigIntegerField()
+    original_month = models.DateField()
+    contract_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run_id", "partner_id"], name="run_late_partner")]
+
+
+class RunSettled(_RunInput):
+    """A session of the month already on a final statement when the run ran (left out)."""
+
+    session_id = models.BigIntegerField()
+    is_corporate = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run_id", "session_id"], name="run_settled_session")]
 
 
 class PaymentDirection(models.TextChoices):

@@ -90,6 +90,12 @@ def statement_lines(statement: Statement) -> QuerySet[StatementLine]:
 
 
 def statement_sessions(statement: Statement) -> QuerySet[SessionSettlement]:
+    """A statement's per-session lines. A draft's are written on their first read (a run
+    sums the sessions without writing a line per session; see ``compute.materialise``)."""
+    if not statement.session_lines_ready:
+        from partnerhub.settlements.services import statement_session_lines_write
+
+        statement_session_lines_write(statement=statement)
     return (
         SessionSettlement.objects.filter(statement=statement)
         .select_related("session")

@@ -31,7 +31,13 @@ from django.utils import timezone
 from partnerhub.core.errors import Conflict, ServiceError
 from partnerhub.core.events import emit
 from partnerhub.core.money import from_minor, minor_digits, to_minor
-from partnerhub.settlements.compute import compute_month, month_start
+from partnerhub.settlements.compute import (
+    InputsGone,
+    compute_month,
+    forget_inputs,
+    materialise,
+    month_start,
+)
 from partnerhub.settlements.models import (
     PARTNER_OPTIONS,
     REMOTE_PERMISSIONS,
@@ -361,12 +367,39 @@ def settlement_run(
 # --- finalisation ------------------------------------------------------------------------------
 
 
+def _materialise(statement_ids) -> int:
+    try:
+        return materialise(statement_ids)
+    except InputsGone:
+        raise Conflict(
+            "The settlement run this draft came from was deleted, and with it what the draft's "
+            "per-session lines are computed from: run the month again.",
+            field="statement",
+        ) from None
+
+
+def statement_session_lines_write(*, statement: Statement) -> Statement:
+    """Write a draft's deferred per-session lines (on their first read). Idempotent; two
+    readers at once: the second finds them written."""
+    if statement.session_lines_ready:
+        return statement
+    with transaction.atomic():
+        locked = Statement.objects.select_for_update().filter(pk=statement.pk).first()
+        if locked is not None and not locked.session_lines_ready:
+            _materialise([locked.pk])
+    statement.session_lines_ready = True
+    return statement
+
+
 def _finalise(statements, *, by) -> int:
     """Number and freeze the given drafts (a queryset); returns how many."""
     rows = list(statements.order_by("month", "partner_id").values_list("pk", "month"))
     if not rows:
         return 0
     ids = [pk for pk, _ in rows]
+    # A final statement keeps its per-session lines: the drafts' deferred lines are written
+    # now, from the inputs their run kept (the figures the draft shows).
+    _materialise(ids)
     already = (
         SessionSettlement.objects.filter(is_final=True)
         .filter(
@@ -417,6 +450,8 @@ def _finalise(statements, *, by) -> int:
             "Some sessions are already on a final statement: run the month again.",
             field="statement",
         ) from None
+    with connection.cursor() as cursor:
+        forget_inputs(cursor)  # what the finalised drafts' lines were computed from
     from partnerhub.core.events import emit_many
 
     emit_many(

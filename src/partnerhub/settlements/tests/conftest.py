@@ -14,6 +14,17 @@ import pytest
 _ids = itertools.count(1)
 
 
+def written() -> int:
+    """Write the deferred per-session lines of every draft, as their first read does (a run
+    sums the sessions without writing them; ``compute.materialise``)."""
+    from partnerhub.settlements.compute import materialise
+    from partnerhub.settlements.models import Statement
+
+    return materialise(
+        Statement.objects.filter(session_lines_ready=False).values_list("pk", flat=True)
+    )
+
+
 def utc(*args) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.UTC)
 

@@ -17,7 +17,7 @@ from partnerhub.core.errors import Conflict, ServiceError
 from partnerhub.settlements import exports
 from partnerhub.settlements.models import SessionSettlement, Statement, StatementLine
 from partnerhub.settlements.services import contract_update, settlement_run
-from partnerhub.settlements.tests.conftest import utc
+from partnerhub.settlements.tests.conftest import utc, written
 from partnerhub.settlements.tests.test_api import CONTRACT
 
 OCT = dt.date(2026, 10, 1)
@@ -82,6 +82,7 @@ def test_a_price_in_another_currency_is_never_used_and_the_statement_says_so(set
     w.contract(w.world.partner_a, deduct_electricity=True)
     session = w.session(w.ac_a, utc(2026, 10, 5, 8), kwh="10", excl="5.00")
     settlement_run(month="2026-10")
+    written()
     line = SessionSettlement.objects.get(session=session)
     assert (line.electricity_minor, line.deducted_minor, line.partner_share_minor) == (
         250,
@@ -92,6 +93,7 @@ def test_a_price_in_another_currency_is_never_used_and_the_statement_says_so(set
 
     ElectricityPrice.objects.filter(location=w.berlin).update(currency="CHF")
     settlement_run(month="2026-10")
+    written()
 
     line = SessionSettlement.objects.get(session=session)
     assert (line.electricity_minor, line.deducted_minor, line.shareable_minor) == (0, 0, 500)

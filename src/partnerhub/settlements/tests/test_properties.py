@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from partnerhub.settlements.models import SessionSettlement, Statement, StatementLine
 from partnerhub.settlements.services import settlement_run
 from partnerhub.settlements.sql import half_up
-from partnerhub.settlements.tests.conftest import utc
+from partnerhub.settlements.tests.conftest import utc, written
 
 DB_SETTINGS = settings(
     max_examples=30,
@@ -143,6 +143,7 @@ def test_statements_reconcile_and_match_the_reference(
             )
         settlement_run(month="2026-10")
         statement = Statement.objects.get(partner=w.world.partner_a, month=dt.date(2026, 10, 1))
+        written()
         per_session = {
             s.session_id: s for s in SessionSettlement.objects.filter(statement=statement)
         }

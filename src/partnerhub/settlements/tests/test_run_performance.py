@@ -13,7 +13,7 @@ from django.db import connection
 from partnerhub.settlements.compute import SS, _Runner
 from partnerhub.settlements.models import SessionSettlement, Statement
 from partnerhub.settlements.services import settlement_run, statement_finalise
-from partnerhub.settlements.tests.conftest import utc
+from partnerhub.settlements.tests.conftest import utc, written
 
 OCT = dt.date(2026, 10, 1)
 
@@ -60,6 +60,7 @@ def test_rerun_of_a_partly_final_month_gives_the_same_drafts(settlement_world):
 
     def a_figures():
         a = Statement.objects.get(partner=w.world.partner_a, month=OCT)
+        written()
         lines = SessionSettlement.objects.filter(statement=a).order_by("session_id")
         return (a.sessions, a.revenue_minor, a.partner_share_minor, a.net_minor), list(
             lines.values_list(*FIGURES)
@@ -71,5 +72,6 @@ def test_rerun_of_a_partly_final_month_gives_the_same_drafts(settlement_world):
     assert a_figures() == before
     assert before[0][0] == 2
     assert run.skipped_final == 1
+    written()
     for session in sessions:
         assert SessionSettlement.objects.filter(session=session, is_corporate=False).count() == 1

@@ -8,7 +8,7 @@ import pytest
 
 from partnerhub.settlements.models import SessionSettlement, Statement, StatementLine
 from partnerhub.settlements.services import settlement_run
-from partnerhub.settlements.tests.conftest import utc
+from partnerhub.settlements.tests.conftest import utc, written
 
 OCT = dt.date(2026, 10, 1)
 
@@ -46,6 +46,7 @@ def test_plain_sharing_ac_and_dc(settlement_world):
     assert dc.rate_bp == 4000
     assert st.net_minor == 150 + 494
     assert st.partner_share_minor + st.operator_share_minor == st.shareable_minor == 1734
+    assert written() == 2
     assert SessionSettlement.objects.filter(statement=st).count() == 2
 
 
@@ -269,6 +270,7 @@ def test_rerun_gives_identical_drafts(settlement_world):
 
     def figures():
         st = statement_of(w.world.partner_a)
+        written()
         keep = lambda row: {k: v for k, v in row.items() if k not in ("id", "statement_id")}  # noqa: E731
         return (
             {k: v for k, v in st.__dict__.items() if k.endswith(("_minor", "sessions", "_wh"))},
