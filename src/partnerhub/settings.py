@@ -203,6 +203,11 @@ PARTNERHUB_WEBHOOKS_ALLOW_HTTP = os.environ.get("PARTNERHUB_WEBHOOKS_ALLOW_HTTP"
 # PartnerHub runs in (docs/webhooks.md).
 PARTNERHUB_WEBHOOKS_ALLOW_PRIVATE = os.environ.get("PARTNERHUB_WEBHOOKS_ALLOW_PRIVATE", "") == "1"
 # The charge-point operator as it appears on statements and end-user receipts.
+# SQLite: a month's settlement of at least this many sessions is summed in two halves, the
+# second by another connection in a second thread (0: always; a huge number: never).
+PARTNERHUB_SETTLEMENT_SPLIT_MIN_SESSIONS = int(
+    os.environ.get("PARTNERHUB_SETTLEMENT_SPLIT_MIN_SESSIONS", "200000")
+)
 PARTNERHUB_OPERATOR = {
     "name": os.environ.get("OPERATOR_NAME", "PartnerHub Charging Operator"),
     "address": os.environ.get("OPERATOR_ADDRESS", ""),

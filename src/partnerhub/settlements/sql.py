@@ -15,9 +15,12 @@ from partnerhub.core.money import MINOR_DIGITS
 def half_up(numerator: str, denominator: str) -> str:
     """SQL for round-half-up(numerator / denominator); both integer expressions, the
     denominator positive. sign(n) * ((2|n| + d) div 2d): integer division of non-negative
-    operands truncates alike on both databases."""
+    operands truncates alike on both databases. Written with ``CASE`` rather than ``SIGN``:
+    Django replaces SQLite's built-in ``SIGN`` with a Python function on its connections, a
+    call back into Python (and its lock) for every rounding of every session."""
     n, d = f"({numerator})", f"({denominator})"
-    return f"(CAST(SIGN({n}) AS BIGINT) * ((2 * ABS({n}) + {d}) / (2 * {d})))"
+    negative = f"-((2 * -{n} + {d}) / (2 * {d}))"
+    return f"(CASE WHEN {n} < 0 THEN {negative} ELSE (2 * {n} + {d}) / (2 * {d}) END)"
 
 
 def as_int(expression: str, factor: int) -> str:

@@ -9,13 +9,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
 from partnerhub.charging.models import CorporateBilling, ElectricityPrice
 from partnerhub.settlements import selectors
-from partnerhub.settlements.compute import compute_month
+from partnerhub.settlements.compute import _Runner, compute_month
 from partnerhub.settlements.models import (
     RunDiscount,
     RunLate,
@@ -178,6 +178,23 @@ def test_finalising_writes_the_lines_and_forgets_the_kept_inputs(month):
     assert not Statement.objects.filter(session_lines_ready=False).exists()
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the split is SQLite's")
+def test_a_month_summed_in_two_halves_gives_the_same_statements(month, monkeypatch):
+    """SQLite sums a big month in two halves (statements of even and odd ids, the second by
+    another connection): same statements, same lines. Here both halves on this connection."""
+    w, *_ = month
+    # A late session of September (closed: B's September statement is final).
+    settlement_run(month="2026-09")
+    month_finalise(month="2026-09")
+    w.session(w.dc_b1, utc(2026, 9, 28, 8), kwh="7", excl="3.50")
+    whole = eager_figures()
+    monkeypatch.setattr(_Runner, "split", "inline")
+    run = settlement_run(month="2026-10")
+    assert run.adjustments == 1
+    written()
+    assert (per_session_lines(), statement_figures()) == whole
+
+
 def test_a_rerun_forgets_the_inputs_of_the_drafts_it_replaces(month):
     first = settlement_run(month="2026-10")
     second = settlement_run(month="2026-10")
@@ -222,10 +239,21 @@ percent = st.decimals(min_value=0, max_value=100, places=2)
     discount=percent,
     new_ac=percent,
     new_price=st.decimals(min_value=0, max_value=2, places=6),
+    halves=st.booleans(),
 )
 @DB_SETTINGS
 def test_deferred_lines_equal_the_lines_written_at_once(
-    settlement_world, sessions, deduct, reimburse, exclude, ac, dc, discount, new_ac, new_price
+    settlement_world,
+    sessions,
+    deduct,
+    reimburse,
+    exclude,
+    ac,
+    dc,
+    discount,
+    new_ac,
+    new_price,
+    halves,
 ):
     """Whatever the sessions and terms, the lines written later equal those an immediate
     computation writes, even after the terms and prices changed in between."""
@@ -262,7 +290,11 @@ def test_deferred_lines_equal_the_lines_written_at_once(
                 ),
             )
         before = eager_figures()
-        settlement_run(month="2026-10")
+        _Runner.split = "inline" if halves else None
+        try:
+            settlement_run(month="2026-10")
+        finally:
+            _Runner.split = None
         contract_update(contract=contract, data={"ac_share_percent": str(new_ac)})
         ElectricityPrice.objects.filter(location=w.paris).update(price_per_kwh=new_price)
         CorporateBilling.objects.filter(partner=w.world.partner_a).update(discount_percent=0)

@@ -6,6 +6,11 @@ settles every session exactly once with the same figures."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -75,3 +80,34 @@ def test_rerun_of_a_partly_final_month_gives_the_same_drafts(settlement_world):
     written()
     for session in sessions:
         assert SessionSettlement.objects.filter(session=session, is_corporate=False).count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the split is SQLite's")
+def test_a_month_summed_by_two_connections_in_two_threads_gives_the_same_figures():
+    """The settlement benchmark's data (scale 0.001: 10,000 sessions, in a SQLite file)
+    settled with the month summed in two halves by two connections in two threads
+    (threshold 0), and in one piece: every stored figure identical (digests)."""
+    root = Path(__file__).resolve().parents[4]
+
+    def settle(split_min: int) -> dict:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
+        }
+        env["PARTNERHUB_SETTLEMENT_SPLIT_MIN_SESSIONS"] = str(split_min)
+        done = subprocess.run(
+            [sys.executable, "benchmarks/settlement.py", "--scale", "0.001", "--quiet",
+             "--digest", "--baseline-sessions", "100"],
+            cwd=root, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout)
+
+    halves, whole = settle(0), settle(10**12)
+    assert halves["settlement_steps_seconds"]["aggregate_halves"] == 2
+    assert whole["settlement_steps_seconds"]["aggregate_halves"] == 1
+    assert halves["digest"] == whole["digest"]
+    assert halves["digest"]["session_lines_count"] > 10_000
+    assert halves["checks"] == whole["checks"]
+    assert halves["checks"]["unreconciled_statements"] == 0
