@@ -70,6 +70,10 @@ PRICE_CURRENCY_WARNING = (
 
 # SQLite page cache during a run, in KiB (negative: a size, not a page count).
 SQLITE_CACHE_KIB = -262_144
+# SQLite reads the database through a memory map of up to this size during a run: the
+# sessions are visited along the (partner, start) index, in no table order, and a page read
+# through the map costs no system call and no copy (at 10 M sessions the file is ≈ 4 GB).
+SQLITE_MMAP_BYTES = 16 * 1024**3
 
 # The order of lines on a statement.
 POSITION = {
@@ -257,7 +261,7 @@ class _Runner:
             steps[name] = round(time.perf_counter() - began, 3)
             return value
 
-        cache = None
+        cache = mmap = None
         if self.d.pg:
             # The run's transaction only (SET LOCAL): its commit does not wait for the WAL
             # flush. A crash right after the commit can lose the run, never half of it.
@@ -267,6 +271,8 @@ class _Runner:
             # the joins visit); the connection's own setting is restored below.
             cache = self.scalar("PRAGMA cache_size")
             self.sql(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
+            mmap = self.scalar("PRAGMA mmap_size")
+            self.sql(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
         try:
             self.drop_temps()
             timed("delete_drafts", self.delete_drafts)
@@ -300,6 +306,8 @@ class _Runner:
             self.drop_temps()
             if cache is not None:
                 self.sql(f"PRAGMA cache_size = {int(cache)}")
+            if mmap is not None:  # none for a database in memory
+                self.sql(f"PRAGMA mmap_size = {int(mmap)}")
         return MonthResult(statements, sessions, adjustments, skipped, self.w, steps)
 
     TEMPS = ("settle_terms", "settle_price", "settle_late", "settle_agg", "settle_hosting",
@@ -1129,7 +1137,9 @@ def _sum_half(database, tables: dict, sql: str, params: dict) -> list[tuple]:
     db = sqlite3.connect(database, timeout=60) if own else database
     names = [f"split_{name}" for name in tables]
     try:
-        db.execute(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}") if own else None
+        if own:
+            db.execute(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
+            db.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
         for name, (columns, rows, indexes) in tables.items():
             db.execute(f"DROP TABLE IF EXISTS temp.split_{name}")
             db.execute(f"CREATE TEMP TABLE split_{name} ({', '.join(columns)})")
