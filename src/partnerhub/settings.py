@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
     "axes.middleware.AxesMiddleware",
+    "partnerhub.core.middleware.ServiceErrorMiddleware",
 ]
 
 ROOT_URLCONF = "partnerhub.urls"

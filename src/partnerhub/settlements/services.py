@@ -24,7 +24,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -383,10 +383,22 @@ def statement_session_lines_write(*, statement: Statement) -> Statement:
     readers at once: the second finds them written."""
     if statement.session_lines_ready:
         return statement
-    with transaction.atomic():
-        locked = Statement.objects.select_for_update().filter(pk=statement.pk).first()
-        if locked is not None and not locked.session_lines_ready:
-            _materialise([locked.pk])
+    try:
+        with transaction.atomic():
+            locked = Statement.objects.select_for_update().filter(pk=statement.pk).first()
+            if locked is not None and not locked.session_lines_ready:
+                _materialise([locked.pk])
+    except OperationalError as exc:
+        # SQLite: another connection (a settlement run, an import) holds the write lock
+        # longer than the connection's timeout.
+        if "locked" not in str(exc):
+            raise
+        raise Conflict(
+            "The per-session lines of this draft are written on first read, and the database "
+            "is busy with another write (a settlement run or an import): try again when it "
+            "has finished.",
+            field="statement",
+        ) from None
     statement.session_lines_ready = True
     return statement
 

@@ -9,7 +9,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -219,6 +220,36 @@ def test_a_draft_whose_run_was_deleted_asks_for_a_new_run(month, api_as):
     response = finance.get(f"/settlements/statements/{a.pk}/sessions")
     assert response.status_code == 200, response.body
     assert response.body["count"] == 3
+
+
+def test_the_console_page_of_such_a_draft_says_so_instead_of_failing(month, client):
+    w, *_ = month
+    run = settlement_run(month="2026-10")
+    a = Statement.objects.get(partner=w.world.partner_a, month=OCT)
+    SettlementRun.objects.filter(pk=run.pk).delete()
+    client.force_login(w.world.finance)
+    response = client.get(reverse("console:settlement-statement", args=[a.pk]))
+    assert response.status_code == 409
+    assert "run the month again" in response.content.decode()
+
+
+def test_a_busy_sqlite_database_gets_a_409_not_a_500(month, api_as, monkeypatch):
+    """SQLite: a settlement run (or an import) holds the write lock longer than the
+    connection waits; the first read of a draft's lines, which writes them, says so."""
+    from partnerhub.settlements import services
+
+    def locked(ids):
+        raise OperationalError("database is locked")
+
+    w, *_ = month
+    settlement_run(month="2026-10")
+    a = Statement.objects.get(partner=w.world.partner_a, month=OCT)
+    monkeypatch.setattr(services, "materialise", locked)
+    response = api_as(w.world.finance).get(f"/settlements/statements/{a.pk}/sessions")
+    assert response.status_code == 409, response.body
+    assert "try again when it has finished" in response.body["detail"][0]["msg"]
+    a.refresh_from_db()
+    assert not a.session_lines_ready
 
 
 money = st.integers(0, 50_000)
