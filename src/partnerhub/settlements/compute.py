@@ -47,6 +47,7 @@ import re
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -129,6 +130,7 @@ class _Runner:
         self.w = 0
         self.settled = 0
         self.span = 0
+        self.final_sql = "FALSE"  # per-session lines written as final (``materialise``)
         self.target = "FALSE"  # SQL: the statements (alias ``st``) whose sessions are read
         # Where the inputs are read from: this run's temp tables, or (``materialise``) the
         # copies a past run kept.
@@ -578,7 +580,7 @@ class _Runner:
         adj = "TRUE" if adjustment else "FALSE"
         handling = half_up("t4.p * t4.hbp * t4.ok", "10000")
         values = self.named(
-            "t4.statement_id", "t4.session_id", "t4.kind", "FALSE", "FALSE", adj,
+            "t4.statement_id", "t4.session_id", "t4.kind", "FALSE", self.final_sql, adj,
             "t4.original_month", "t4.contract_id", "t4.current_type", "t4.flagged",
             "t4.energy_wh", "t4.r", "t4.x", "t4.e", "t4.d", "t4.sh", "t4.bp * t4.ok", "t4.p",
             "t4.sh - t4.p", "t4.e * t4.reimb_on * t4.ok", "t4.sfee * t4.ok", "t4.kf", handling,
@@ -617,7 +619,7 @@ class _Runner:
         """
         adj = "TRUE" if adjustment else "FALSE"
         values = self.named(
-            "t4.statement_id", "t4.session_id", "t4.kind", "TRUE", "FALSE", adj,
+            "t4.statement_id", "t4.session_id", "t4.kind", "TRUE", self.final_sql, adj,
             "t4.original_month", "CAST(NULL AS BIGINT)", "t4.current_type", "t4.flagged",
             "t4.energy_wh", "t4.r", "0", "0", "0", "0", "t4.disc_bp * t4.ok",
             "0", "0", "0", "0", "0", "0", "t4.discount", "t4.charged", "t4.vat",
@@ -1194,10 +1196,12 @@ def forget_inputs(cursor) -> None:
         cursor.execute(f"DELETE FROM {table} WHERE run_id NOT IN ({waiting})")
 
 
-def materialise(statement_ids) -> int:
+def materialise(statement_ids, *, final: bool = False) -> int:
     """Write the per-session lines of those of ``statement_ids`` that lack them (drafts of a
     recorded run), from the inputs their run kept: exactly the figures the run summed into
-    their statement lines. The caller holds the transaction. Returns how many lines."""
+    their statement lines; ``final``: written as final lines at once (finalisation: a session
+    already on another final statement then fails the unique index). The caller holds the
+    transaction. Returns how many lines."""
     ids = sorted({int(pk) for pk in statement_ids})
     if not ids:
         return 0
@@ -1216,16 +1220,46 @@ def materialise(statement_ids) -> int:
                     month = dt.date.fromisoformat(month)
                 groups.setdefault((int(run_id), month, int(w)), []).append(int(pk))
     total = 0
-    for (run_id, month, w), pks in sorted(groups.items()):
-        runner = _Runner(month, None, run_id)
-        runner.steps = {}
-        runner.w = w
-        runner.src |= {name: sql.format(run=run_id) for name, sql in KEPT.items()}
-        runner.settled = runner.scalar(
-            f"SELECT COUNT(*) FROM settlements_runsettled WHERE run_id = {run_id}"
-        )
-        for chunk in range(0, len(pks), 5000):
-            part = ", ".join(str(pk) for pk in pks[chunk : chunk + 5000])
-            total += runner.write_lines(f"st.id IN ({part})")
-            runner.sql(f"UPDATE {ST} SET session_lines_ready = TRUE WHERE id IN ({part})")
+    with _big_reads():
+        for (run_id, month, w), pks in sorted(groups.items()):
+            total += _materialise_run(run_id, month, w, pks, final)
+    return total
+
+
+@contextmanager
+def _big_reads():
+    """SQLite: the run's page cache and memory map for a big read (restored after)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        cache = cursor.fetchone()[0]
+        cursor.execute("PRAGMA mmap_size")
+        row = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
+        cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+        try:
+            yield
+        finally:
+            cursor.execute(f"PRAGMA cache_size = {int(cache)}")
+            if row is not None:
+                cursor.execute(f"PRAGMA mmap_size = {int(row[0])}")
+
+
+def _materialise_run(run_id: int, month: dt.date, w: int, pks: list[int], final: bool) -> int:
+    """The lines of the statements ``pks`` of one run, over that run's kept inputs."""
+    runner = _Runner(month, None, run_id)
+    runner.steps = {}
+    runner.final_sql = "TRUE" if final else "FALSE"
+    runner.w = w
+    runner.src |= {name: sql.format(run=run_id) for name, sql in KEPT.items()}
+    runner.settled = runner.scalar(
+        f"SELECT COUNT(*) FROM settlements_runsettled WHERE run_id = {run_id}"
+    )
+    total = 0
+    for chunk in range(0, len(pks), 5000):
+        part = ", ".join(str(pk) for pk in pks[chunk : chunk + 5000])
+        total += runner.write_lines(f"st.id IN ({part})")
+        runner.sql(f"UPDATE {ST} SET session_lines_ready = TRUE WHERE id IN ({part})")
     return total

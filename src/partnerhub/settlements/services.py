@@ -367,9 +367,15 @@ def settlement_run(
 # --- finalisation ------------------------------------------------------------------------------
 
 
-def _materialise(statement_ids) -> int:
+ALREADY_FINAL = (
+    "Some sessions of this statement are already on a final statement (settled as adjustments "
+    "meanwhile): run the month again, then finalise."
+)
+
+
+def _materialise(statement_ids, *, final: bool = False) -> int:
     try:
-        return materialise(statement_ids)
+        return materialise(statement_ids, final=final)
     except InputsGone:
         raise Conflict(
             "The settlement run this draft came from was deleted, and with it what the draft's "
@@ -409,33 +415,39 @@ def _finalise(statements, *, by) -> int:
     if not rows:
         return 0
     ids = [pk for pk, _ in rows]
-    # A final statement keeps its per-session lines: the drafts' deferred lines are written
-    # now, from the inputs their run kept (the figures the draft shows).
-    _materialise(ids)
-    already = (
+    # A final statement keeps its per-session lines. The drafts whose lines were not read yet
+    # get them now, written final at once from the inputs their run kept (the figures the
+    # draft shows): the partial unique index refuses a session already final elsewhere. The
+    # lines of the others (read before) are checked, then marked final, below.
+    written = list(
+        Statement.objects.filter(pk__in=ids, session_lines_ready=True).values_list("pk", flat=True)
+    )
+    try:
+        with transaction.atomic():
+            _materialise(ids, final=True)
+    except IntegrityError:
+        raise Conflict(ALREADY_FINAL, field="statement") from None
+    already = written and (
         SessionSettlement.objects.filter(is_final=True)
+        .exclude(statement_id__in=ids)
         .filter(
             Q(is_corporate=False)
             & Q(
                 session_id__in=SessionSettlement.objects.filter(
-                    statement_id__in=ids, is_corporate=False
+                    statement_id__in=written, is_corporate=False
                 ).values("session_id")
             )
             | Q(is_corporate=True)
             & Q(
                 session_id__in=SessionSettlement.objects.filter(
-                    statement_id__in=ids, is_corporate=True
+                    statement_id__in=written, is_corporate=True
                 ).values("session_id")
             )
         )
         .exists()
     )
     if already:
-        raise Conflict(
-            "Some sessions of this statement are already on a final statement (settled as "
-            "adjustments meanwhile): run the month again, then finalise.",
-            field="statement",
-        )
+        raise Conflict(ALREADY_FINAL, field="statement")
     now = timezone.now()
     by_year: dict[int, list[int]] = {}
     for pk, month in rows:
@@ -456,7 +468,7 @@ def _finalise(statements, *, by) -> int:
         counter.save(update_fields=["last_number"])
     try:
         with transaction.atomic():
-            SessionSettlement.objects.filter(statement_id__in=ids).update(is_final=True)
+            SessionSettlement.objects.filter(statement_id__in=written).update(is_final=True)
     except IntegrityError:
         raise Conflict(
             "Some sessions are already on a final statement: run the month again.",

@@ -238,7 +238,7 @@ def test_a_busy_sqlite_database_gets_a_409_not_a_500(month, api_as, monkeypatch)
     connection waits; the first read of a draft's lines, which writes them, says so."""
     from partnerhub.settlements import services
 
-    def locked(ids):
+    def locked(ids, **kwargs):
         raise OperationalError("database is locked")
 
     w, *_ = month

@@ -15,7 +15,7 @@ from partnerhub.settlements.services import (
     settlement_run,
     statement_finalise,
 )
-from partnerhub.settlements.tests.conftest import utc
+from partnerhub.settlements.tests.conftest import utc, written
 
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
 
@@ -106,7 +106,12 @@ def test_late_session_of_a_partner_without_a_statement_in_a_closed_month(settlem
     assert november.adjustments_minor == 150
 
 
-def test_finalising_a_stale_draft_that_repeats_a_final_session_is_refused(settlement_world):
+@pytest.mark.parametrize("read_first", [False, True], ids=["lines unread", "lines read"])
+def test_finalising_a_stale_draft_that_repeats_a_final_session_is_refused(
+    settlement_world, read_first
+):
+    """Refused by the unique index as the draft's lines are written final, or (lines read
+    before, so written already) by the check that precedes numbering."""
     w = settlement_world
     w.contract(w.world.partner_a)
     w.session(w.ac_a, utc(2026, 10, 5, 8))
@@ -116,6 +121,8 @@ def test_finalising_a_stale_draft_that_repeats_a_final_session_is_refused(settle
     settlement_run(month="2026-12")  # holds the same late session as an adjustment
     month_finalise(month="2026-11")
     december = Statement.objects.get(partner=w.world.partner_a, month=dt.date(2026, 12, 1))
+    if read_first:
+        assert written() == 1
     with pytest.raises(Conflict, match="run the month again"):
         statement_finalise(statement=december)
     settlement_run(month="2026-12")
