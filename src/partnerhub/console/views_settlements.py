@@ -561,17 +561,17 @@ def month_finalise(request):
     drafts = selectors.statement_list(fetched_by=user, month=month, status=StatementStatus.DRAFT)
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
-            count = services.month_finalise(month=month, by=user)
-        except ServiceError as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(
-                request,
-                _("%(count)s statements of %(month)s are final.")
-                % {"count": count, "month": _month_text(month)},
-            )
-        return redirect(f"{reverse('console:settlement-statements')}?month={_month_text(month)}")
+        # Queued, not done in the request: at scale the finalisation writes every
+        # per-session line of the month (minutes for millions of sessions).
+        run = services.settlement_run_create(month=month, finalise=True, recompute=False, by=user)
+        from partnerhub.settlements.tasks import run_settlement
+
+        transaction.on_commit(lambda: run_settlement.enqueue(run_id=run.pk))
+        messages.success(
+            request,
+            _("Finalising the drafts of %(month)s is queued.") % {"month": _month_text(month)},
+        )
+        return redirect("console:settlement-run", run.pk)
     return render(
         request,
         "console/settlements/confirm.html",

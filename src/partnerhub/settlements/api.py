@@ -141,10 +141,13 @@ def run_list(request):
 def run_create(request, payload: RunIn):
     """Queues the month's settlement for every partner (a background task); drafts are
     deleted and recomputed, final statements stay. With ``finalise`` the drafts are then
-    numbered and frozen."""
+    numbered and frozen; with ``recompute: false`` as well, the drafts are finalised as they
+    are (what was reviewed), which at scale writes every per-session line of the month."""
     require(request.auth, "settlements.run_settlement", None, FINANCE_ONLY)
     month = _month(payload.month)
-    run = services.settlement_run_create(month=month, finalise=payload.finalise, by=request.auth)
+    run = services.settlement_run_create(
+        month=month, finalise=payload.finalise, recompute=payload.recompute, by=request.auth
+    )
     from partnerhub.settlements.tasks import run_settlement
 
     transaction.on_commit(lambda: run_settlement.enqueue(run_id=run.pk))

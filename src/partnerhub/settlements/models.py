@@ -150,6 +150,12 @@ class SettlementRun(models.Model):
     month = models.DateField(help_text="First day of the month settled.")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     finalise = models.BooleanField(default=False)
+    recompute = models.BooleanField(
+        default=True,
+        help_text="False: the month's drafts are finalised as they are, not computed again "
+        "(the console's 'finalise the month', queued because at scale it writes every "
+        "per-session line).",
+    )
     statements = models.IntegerField(default=0)
     sessions = models.BigIntegerField(default=0)
     adjustments = models.IntegerField(default=0)

@@ -376,6 +376,11 @@ class RunIn(Schema):
 
     month: MonthText
     finalise: bool = Field(False, description="Finalise the month's drafts after computing.")
+    recompute: bool = Field(
+        True,
+        description="False (with finalise): finalise the month's drafts as they are, without "
+        "computing them again.",
+    )
 
 
 class RunOut(Schema):
@@ -383,6 +388,7 @@ class RunOut(Schema):
     month: str
     status: str
     finalise: bool
+    recompute: bool
     statements: int
     sessions: int
     adjustments: int

@@ -313,10 +313,17 @@ def _hold_session_imports() -> None:
             cursor.execute("LOCK TABLE charging_chargingsession IN SHARE MODE")
 
 
-def settlement_run_create(*, month: Any, finalise: bool = False, by=None) -> SettlementRun:
-    """A queued run (the task or the caller then carries it out with ``settlement_run``)."""
+def settlement_run_create(
+    *, month: Any, finalise: bool = False, recompute: bool = True, by=None
+) -> SettlementRun:
+    """A queued run (the task or the caller then carries it out with ``settlement_run``).
+    ``recompute=False`` (with ``finalise``): finalise the month's drafts as they are."""
     day = parse_month(month)
-    return SettlementRun.objects.create(month=day, finalise=finalise, created_by=by)
+    if not recompute and not finalise:
+        raise ServiceError("A run that does not recompute must finalise.", field="finalise")
+    return SettlementRun.objects.create(
+        month=day, finalise=finalise, recompute=recompute, created_by=by
+    )
 
 
 def settlement_run(
@@ -332,8 +339,18 @@ def settlement_run(
     try:
         with transaction.atomic():
             _lock()
-            _hold_session_imports()
-            result = compute_month(run.month, run_id=run.pk)
+            counts, steps = {}, {}
+            if run.recompute:
+                _hold_session_imports()
+                result = compute_month(run.month, run_id=run.pk)
+                counts = {
+                    "statements": result.statements,
+                    "sessions": result.sessions,
+                    "adjustments": result.adjustments,
+                    "skipped_final": result.skipped_final,
+                    "max_session_id": result.max_session_id,
+                }
+                steps = result.step_seconds
             finalised = 0
             if run.finalise:
                 finalised = _finalise(
@@ -342,17 +359,18 @@ def settlement_run(
                 )
             SettlementRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.SUCCEEDED,
-                statements=result.statements,
-                sessions=result.sessions,
-                adjustments=result.adjustments,
-                skipped_final=result.skipped_final,
-                max_session_id=result.max_session_id,
                 finalised=finalised,
                 finished_at=timezone.now(),
+                **counts,
             )
             emit(
                 "settlement.run_finished",
-                payload={"run_id": run.pk, "month": run.month, "statements": result.statements},
+                payload={
+                    "run_id": run.pk,
+                    "month": run.month,
+                    "statements": counts.get("statements", 0),
+                    "finalised": finalised,
+                },
             )
     except Exception as exc:
         SettlementRun.objects.filter(pk=run.pk).update(
@@ -360,7 +378,7 @@ def settlement_run(
         )
         raise
     run.refresh_from_db()
-    run.step_seconds = result.step_seconds  # for benchmarks and the CLI, not stored
+    run.step_seconds = steps  # for benchmarks and the CLI, not stored
     return run
 
 

@@ -339,17 +339,40 @@ def test_finalising_a_statement_asks_for_confirmation(as_user, world, statements
     assert as_user(world.manager).get(url).status_code == 403
 
 
-def test_finalising_every_draft_of_a_month(as_user, world, site, statements):
-    from partnerhub.settlements.models import Statement
+def test_finalising_every_draft_of_a_month(
+    as_user, world, site, statements, django_capture_on_commit_callbacks
+):
+    from partnerhub.settlements.models import SettlementRun, Statement
 
     client = as_user(world.program_admin)
     url = reverse("console:settlement-month-finalise")
     month = f"{this_month():%Y-%m}"
     page = text(client.get(url, {"month": month}))
     assert "2 draft statements will be numbered" in page  # A's and B's
-    response = client.post(url, {"month": month, "confirm": "on"})
-    assert response.status_code == 302
+    drafts = {
+        pk: figures
+        for pk, *figures in Statement.objects.filter(status="draft").values_list(
+            "pk", "net_minor", "sessions"
+        )
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"month": month, "confirm": "on"})
+    # Queued as a run that finalises the drafts as they are (at scale it takes minutes).
+    run = SettlementRun.objects.latest("id")
+    assert (run.recompute, run.finalise, run.status) == (False, True, "succeeded")
+    assert response.status_code == 302 and response.url == reverse(
+        "console:settlement-run", args=[run.pk]
+    )
     assert not Statement.objects.filter(status="draft").exists()
+    assert run.finalised == 2
+    assert {
+        pk: [net, n]
+        for pk, net, n in Statement.objects.filter(pk__in=drafts).values_list(
+            "pk", "net_minor", "sessions"
+        )
+    } == drafts  # not recomputed
+    page = text(client.get(response.url))
+    assert "finalises the month's drafts as they are" in page.lower()
 
 
 def test_session_list_filters(as_user, world, site, statements):

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from partnerhub.charging.models import CorporateBilling, ElectricityPrice
+from partnerhub.core.errors import ServiceError
 from partnerhub.settlements import selectors
 from partnerhub.settlements.compute import _Runner, compute_month
 from partnerhub.settlements.models import (
@@ -32,6 +33,7 @@ from partnerhub.settlements.services import (
     contract_update,
     month_finalise,
     settlement_run,
+    settlement_run_create,
     statement_finalise,
 )
 from partnerhub.settlements.tests.conftest import utc, written
@@ -250,6 +252,24 @@ def test_a_busy_sqlite_database_gets_a_409_not_a_500(month, api_as, monkeypatch)
     assert "try again when it has finished" in response.body["detail"][0]["msg"]
     a.refresh_from_db()
     assert not a.session_lines_ready
+
+
+def test_a_finalise_only_run_finalises_the_drafts_as_they_are(month, api_as):
+    w, contract_a, *_ = month
+    settlement_run(month="2026-10")
+    before = statement_figures()
+    contract_update(contract=contract_a, data={"ac_share_percent": "55"})
+
+    run = settlement_run(run=settlement_run_create(month="2026-10", finalise=True, recompute=False))
+    assert (run.status, run.finalised, run.statements) == ("succeeded", 2, 0)
+    assert statement_figures() == before  # what was reviewed, not computed again
+    assert SessionSettlement.objects.filter(is_final=True).count() == 5
+    with pytest.raises(ServiceError):
+        settlement_run_create(month="2026-11", recompute=False)
+    response = api_as(w.world.finance).post(
+        "/settlements/runs", {"month": "2026-11", "finalise": False, "recompute": False}
+    )
+    assert response.status_code == 400, response.body
 
 
 money = st.integers(0, 50_000)
