@@ -71,6 +71,9 @@ PRICE_CURRENCY_WARNING = (
 
 # SQLite page cache during a run, in KiB (negative: a size, not a page count).
 SQLITE_CACHE_KIB = -262_144
+# A run deleting drafts with at least this many written per-session lines leaves them to a
+# task after its commit (``delete_session_lines``).
+DEFER_DELETE_LINES = 200_000
 # SQLite reads the database through a memory map of up to this size during a run: the
 # sessions are visited along the (partner, start) index, in no table order, and a page read
 # through the map costs no system call and no copy (at 10 M sessions the file is ≈ 4 GB).
@@ -109,6 +112,8 @@ class MonthResult:
     skipped_final: int
     max_session_id: int
     step_seconds: dict = field(default_factory=dict)
+    # Deleted drafts whose per-session lines are to be deleted after the commit.
+    orphans: list[int] = field(default_factory=list)
 
 
 class _Runner:
@@ -130,6 +135,7 @@ class _Runner:
         self.w = 0
         self.settled = 0
         self.span = 0
+        self.orphans: list[int] = []  # statements deleted with their per-session lines left
         self.final_sql = "FALSE"  # per-session lines written as final (``materialise``)
         self.target = "FALSE"  # SQL: the statements (alias ``st``) whose sessions are read
         # Where the inputs are read from: this run's temp tables, or (``materialise``) the
@@ -310,7 +316,7 @@ class _Runner:
                 self.sql(f"PRAGMA cache_size = {int(cache)}")
             if mmap is not None:  # none for a database in memory
                 self.sql(f"PRAGMA mmap_size = {int(mmap)}")
-        return MonthResult(statements, sessions, adjustments, skipped, self.w, steps)
+        return MonthResult(statements, sessions, adjustments, skipped, self.w, steps, self.orphans)
 
     TEMPS = ("settle_terms", "settle_price", "settle_late", "settle_agg", "settle_hosting",
              "settle_evse", "settle_assets", "settle_totals", "settle_settled",
@@ -321,8 +327,23 @@ class _Runner:
             self.sql(self.d.drop_temp(name))
 
     def delete_drafts(self) -> None:
+        """Delete the month's drafts, their lines and (few) per-session lines. Many written
+        per-session lines (a re-run after the drafts were read or checked: 10 M rows take
+        8-10 s to delete) are left to ``delete_session_lines`` after the commit
+        (``self.orphans``): no reader reaches them, their statement is gone and statement
+        ids are never reused."""
         mine = f"SELECT st.id FROM {ST} st WHERE {self.ours()}"
-        self.sql(f"DELETE FROM {SS} WHERE statement_id IN ({mine})", self.params)
+        self.cursor.execute(
+            f"SELECT st.id, st.sessions FROM {ST} st WHERE {self.ours()} "
+            "AND st.session_lines_ready = TRUE",
+            self.params,
+        )
+        written = self.cursor.fetchall()
+        ids = [int(pk) for pk, _ in written]
+        if sum(int(n or 0) for _, n in written) >= DEFER_DELETE_LINES:
+            self.orphans = ids
+        else:
+            delete_session_lines(ids)
         self.sql(f"DELETE FROM {LINE} WHERE statement_id IN ({mine})", self.params)
         self.sql(f"DELETE FROM {ST} WHERE id IN ({mine})", self.params)
         forget_inputs(self.cursor)
@@ -1181,6 +1202,19 @@ KEPT = {
 }
 KEPT_TABLES = ("settlements_runterms", "settlements_runprice", "settlements_rundiscount",
                "settlements_runlate", "settlements_runsettled")  # fmt: skip
+
+
+def delete_session_lines(statement_ids) -> int:
+    """Delete the per-session lines of ``statement_ids`` (drafts deleted by a run), by
+    chunks along the statement index."""
+    ids = [int(pk) for pk in statement_ids]
+    total = 0
+    with connection.cursor() as cursor:
+        for chunk in range(0, len(ids), 1000):
+            part = ", ".join(str(pk) for pk in ids[chunk : chunk + 1000])
+            cursor.execute(f"DELETE FROM {SS} WHERE statement_id IN ({part})")
+            total += max(cursor.rowcount, 0)
+    return total
 
 
 class InputsGone(Exception):

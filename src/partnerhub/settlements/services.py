@@ -357,6 +357,11 @@ def settlement_run(
                     Statement.objects.filter(month=run.month, status=StatementStatus.DRAFT),
                     by=run.created_by,
                 )
+            if run.recompute and result.orphans:
+                from partnerhub.settlements.tasks import delete_session_lines
+
+                orphans = result.orphans
+                transaction.on_commit(lambda: delete_session_lines.enqueue(statement_ids=orphans))
             SettlementRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.SUCCEEDED,
                 finalised=finalised,

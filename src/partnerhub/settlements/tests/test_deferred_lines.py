@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from partnerhub.charging.models import CorporateBilling, ElectricityPrice
 from partnerhub.core.errors import ServiceError
-from partnerhub.settlements import selectors
+from partnerhub.settlements import compute, selectors
 from partnerhub.settlements.compute import _Runner, compute_month
 from partnerhub.settlements.models import (
     RunDiscount,
@@ -196,6 +196,30 @@ def test_a_month_summed_in_two_halves_gives_the_same_statements(month, monkeypat
     assert run.adjustments == 1
     written()
     assert (per_session_lines(), statement_figures()) == whole
+
+
+def test_a_big_rerun_leaves_the_old_lines_to_a_task_after_its_commit(
+    month, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Deleting millions of written per-session lines is left out of the run (a task after
+    the commit); meanwhile nobody reads them: their statements are gone."""
+    w, *_ = month
+    settlement_run(month="2026-10")
+    assert written() == 5
+    old = set(SessionSettlement.objects.values_list("id", flat=True))
+    monkeypatch.setattr(compute, "DEFER_DELETE_LINES", 1)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        settlement_run(month="2026-10")
+    assert SessionSettlement.objects.filter(id__in=old).count() == 5  # left for the task
+    a = Statement.objects.get(partner=w.world.partner_a, month=OCT)
+    assert len(list(selectors.statement_sessions(a))) == 3  # the new draft's, not the old
+    assert SessionSettlement.objects.filter(statement=a).count() == 3
+
+    for callback in callbacks:
+        callback()  # the task (run at once in tests)
+    assert not SessionSettlement.objects.filter(id__in=old).exists()
+    assert SessionSettlement.objects.filter(statement=a).count() == 3
 
 
 def test_a_rerun_forgets_the_inputs_of_the_drafts_it_replaces(month):
