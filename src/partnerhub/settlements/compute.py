@@ -269,18 +269,14 @@ class _Runner:
             steps[name] = round(time.perf_counter() - began, 3)
             return value
 
-        cache = mmap = None
         if self.d.pg:
             # The run's transaction only (SET LOCAL): its commit does not wait for the WAL
             # flush. A crash right after the commit can lose the run, never half of it.
             self.sql("SET LOCAL synchronous_commit TO OFF")
-        if not self.d.pg:
-            # A bigger page cache for this run (the default 2 MiB re-reads the session pages
-            # the joins visit); the connection's own setting is restored below.
-            cache = self.scalar("PRAGMA cache_size")
-            self.sql(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")
-            mmap = self.scalar("PRAGMA mmap_size")
-            self.sql(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
+        with _big_reads():
+            return self._steps(timed, steps)
+
+    def _steps(self, timed, steps) -> MonthResult:
         try:
             self.drop_temps()
             timed("delete_drafts", self.delete_drafts)
@@ -312,10 +308,6 @@ class _Runner:
             )
         finally:
             self.drop_temps()
-            if cache is not None:
-                self.sql(f"PRAGMA cache_size = {int(cache)}")
-            if mmap is not None:  # none for a database in memory
-                self.sql(f"PRAGMA mmap_size = {int(mmap)}")
         return MonthResult(statements, sessions, adjustments, skipped, self.w, steps, self.orphans)
 
     TEMPS = ("settle_terms", "settle_price", "settle_late", "settle_agg", "settle_hosting",
@@ -1262,7 +1254,9 @@ def materialise(statement_ids, *, final: bool = False) -> int:
 
 @contextmanager
 def _big_reads():
-    """SQLite: the run's page cache and memory map for a big read (restored after)."""
+    """SQLite: a bigger page cache (the default 2 MiB re-reads the session pages the joins
+    visit) and a memory map for a big read; the connection's own settings are restored after
+    (an in-memory database has no memory map)."""
     if connection.vendor != "sqlite":
         yield
         return
