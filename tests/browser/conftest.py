@@ -197,64 +197,19 @@ def screenshot(tab: Tab, name: str) -> Path:
 
 @pytest.fixture
 def products(transactional_db):
-    from partnerhub.sales.models import Product, ProductCategory
+    from partnerhub.deals.tests.factories import create_products
 
-    hardware = ProductCategory.objects.create(key="hardware", name="Hardware")
-    cloud = ProductCategory.objects.create(key="cloud", name="Cloud")
-    return {
-        "wallbox": Product.objects.create(
-            sku="WB-22",
-            name="Wallbox 22 kW",
-            category=hardware,
-            list_price_minor=120000,
-            currency="USD",
-        ),
-        "dc": Product.objects.create(
-            sku="DC-150",
-            name="DC fast charger 150 kW",
-            category=hardware,
-            list_price_minor=4500000,
-            currency="USD",
-        ),
-        "cloud": Product.objects.create(
-            sku="CL-PRO", name="Cloud Pro", category=cloud, list_price_minor=30000, currency="USD"
-        ),
-    }
-
-
-def deal_data(name: str = "Acme Logistics GmbH", **overrides) -> dict:
-    """A valid registration (API shape), as in src/partnerhub/deals/tests/conftest.py."""
-    from django.utils import timezone
-
-    body = {
-        "customer_name": name,
-        "customer_website": "https://www.acme-logistics.de",
-        "customer_country": "DE",
-        "customer_address": "Hafenstraße 1, Hamburg",
-        "contact_name": "Jana Fleet",
-        "contact_email": "jana@acme-logistics.de",
-        "products": [{"sku": "WB-22", "quantity": 20}],
-        "estimated_value": "24000.00",
-        "currency": "USD",
-        "expected_close_date": (timezone.localdate() + dt.timedelta(days=60)).isoformat(),
-        "source": "partner_sourced",
-        "notes": "Depot with 20 bays",
-    }
-    body.update(overrides)
-    return body
+    return create_products()
 
 
 @pytest.fixture
 def register(world, products):
     """Create (and by default submit) a registration through the service layer."""
-    from partnerhub.deals import services
+    from partnerhub.deals.tests import factories
 
     def make(partner=None, *, submit=True, user=None, name="Acme Logistics GmbH", **overrides):
-        return services.registration_create(
-            partner=partner or world.partner_a,
-            data=deal_data(name, **overrides),
-            created_by=user,
-            submit=submit,
+        return factories.register(
+            partner or world.partner_a, submit=submit, user=user, name=name, **overrides
         )
 
     return make

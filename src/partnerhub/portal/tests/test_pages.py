@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from partnerhub.deals.models import DealRegistration, DealStatus
+from partnerhub.deals.tests import factories
+from partnerhub.deals.tests.factories import create_products, registration_body
 
 EXAMPLES = Path(__file__).resolve().parents[4] / "examples" / "programs"
 
@@ -26,56 +28,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def products(db):
-    from partnerhub.sales.models import Product, ProductCategory
-
-    hardware = ProductCategory.objects.create(key="hardware", name="Hardware")
-    return {
-        "wallbox": Product.objects.create(
-            sku="WB-22",
-            name="Wallbox 22 kW",
-            category=hardware,
-            list_price_minor=120000,
-            currency="USD",
-        ),
-        "dc": Product.objects.create(
-            sku="DC-150",
-            name="DC fast charger 150 kW",
-            category=hardware,
-            list_price_minor=4500000,
-            currency="USD",
-        ),
-    }
-
-
-def deal_data(name="Acme Logistics GmbH", **overrides):
-    body = {
-        "customer_name": name,
-        "customer_website": "https://www.acme-logistics.de",
-        "customer_country": "DE",
-        "customer_address": "Hafenstraße 1, Hamburg",
-        "contact_name": "Jana Fleet",
-        "contact_email": "jana@acme-logistics.de",
-        "products": [{"sku": "WB-22", "quantity": 20}],
-        "estimated_value": "24000.00",
-        "currency": "USD",
-        "expected_close_date": (timezone.localdate() + dt.timedelta(days=60)).isoformat(),
-        "source": "partner_sourced",
-        "notes": "Depot with 20 bays",
-    }
-    body.update(overrides)
-    return body
+    return create_products("wallbox", "dc")
 
 
 @pytest.fixture
 def register(world, products):
-    from partnerhub.deals import services
-
     def make(partner=None, *, submit=True, user=None, name="Acme Logistics GmbH", **overrides):
-        return services.registration_create(
-            partner=partner or world.partner_a,
-            data=deal_data(name, **overrides),
-            created_by=user,
-            submit=submit,
+        return factories.register(
+            partner or world.partner_a, submit=submit, user=user, name=name, **overrides
         )
 
     return make
@@ -83,7 +43,7 @@ def register(world, products):
 
 def form_post(products, *, action="draft", rows=None, **overrides):
     """The registration form as the browser posts it."""
-    data = deal_data(**overrides)
+    data = registration_body(**overrides)
     data.pop("products")
     data["action"] = action
     rows = rows if rows is not None else [(products["wallbox"].pk, "20")]
