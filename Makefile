@@ -20,7 +20,7 @@ run: install
 	$(BIN)/partnerhub migrate --noinput
 	$(BIN)/partnerhub collectstatic --noinput -v0
 	$(BIN)/partnerhub demo
-	$(BIN)/partnerhub serve --bind $(HOST)
+	$(BIN)/partnerhub serve --bind $(HOST) --with-worker
 
 lint: install
 	$(BIN)/ruff check .

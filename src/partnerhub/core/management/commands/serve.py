@@ -1,10 +1,18 @@
-"""``partnerhub serve``: the web + API process (gunicorn, with static files via whitenoise)."""
+"""``partnerhub serve``: the web + API process (gunicorn, with static files via whitenoise);
+``--with-worker`` also runs the background task worker beside it (``make run``)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 from django.core.management.base import BaseCommand
+
+
+def worker_command() -> list[str]:
+    """``partnerhub worker`` run by this Python, whichever way ``serve`` was started."""
+    return [sys.executable, "-m", "partnerhub.manage", "worker"]
 
 
 class Command(BaseCommand):
@@ -15,8 +23,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
         )
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="Also run the background task worker (settlement runs, e-mail, webhooks) "
+            "until the server stops.",
+        )
 
-    def handle(self, *args, bind: str, workers: int, **options):
+    def handle(self, *args, bind: str, workers: int, with_worker: bool = False, **options):
         from django.core.wsgi import get_wsgi_application
         from gunicorn.app.base import BaseApplication
 
@@ -34,4 +48,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Serving PartnerHub on http://{bind}/ (admin at /admin/, API docs at /api/v1/docs)"
         )
-        Server().run()
+        worker = None
+        if with_worker:
+            worker = subprocess.Popen(worker_command())
+            self.stdout.write("Background task worker started (queued runs, e-mail, webhooks).")
+        try:
+            Server().run()
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
