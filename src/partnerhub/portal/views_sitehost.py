@@ -641,7 +641,9 @@ def _statements(request):
 @require_GET
 def running_month(request):
     """The month so far: live session totals, and the month's statement as a run would make
-    it now (``settlements.selectors.running_figures``: computed and rolled back)."""
+    it now (``settlements.selectors.running_figures``: computed and rolled back). Once the
+    month's statement is final, the page shows that statement's figures as settled, with a
+    link to it, and no "so far" wording."""
     month = _this_month()
     require(request.user, "settlements.view_statement", request.partner)
     figures = settlement_selectors.running_figures(partner=request.partner, month=month)
@@ -655,6 +657,17 @@ def running_month(request):
         }
         for line in figures.lines
     ]
+    settled = figures.status == "final"
+    statement_url = ""
+    if settled:  # the month's final statement, to link to
+        pk = (
+            settlement_selectors.statement_list(
+                fetched_by=request.user, month=month, partner_id=request.partner.pk, status="final"
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
+        statement_url = reverse("portal:site-statement", args=[pk]) if pk else ""
     return _page(
         request,
         "portal/sitehost/month.html",
@@ -662,8 +675,11 @@ def running_month(request):
             "month": month,
             "live": live_sessions(request, month),
             "figures": figures,
+            "settled": settled,
+            "statement_url": statement_url,
             "figure_totals": statement_totals(figures.totals, currency),
             "figure_net": money(figures.totals["net_minor"], currency),
+            "net_payable_by_you": figures.totals["net_minor"] < 0,
             "lines": lines,
             "contract": _contract(request),
         },
