@@ -137,6 +137,10 @@ class _Runner:
         self.span = 0
         self.orphans: list[int] = []  # statements deleted with their per-session lines left
         self.final_sql = "FALSE"  # per-session lines written as final (``materialise``)
+        # ANALYZE the per-session lines after writing them: a run only. ``materialise`` runs
+        # in requests and finalisations, where the table-wide lock of ANALYZE would make two
+        # of them (each holding its statements' rows) wait for each other.
+        self.analyze = True
         self.target = "FALSE"  # SQL: the statements (alias ``st``) whose sessions are read
         # Where the inputs are read from: this run's temp tables, or (``materialise``) the
         # copies a past run kept.
@@ -325,6 +329,10 @@ class _Runner:
         (``self.orphans``): no reader reaches them, their statement is gone and statement
         ids are never reused."""
         mine = f"SELECT st.id FROM {ST} st WHERE {self.ours()}"
+        if self.d.pg:
+            # Wait for first reads writing a draft's lines (they hold its row) and keep new
+            # ones out: the flags read next are then the ones the deletion meets.
+            self.cursor.execute(f"{mine} ORDER BY st.id FOR UPDATE", self.params)
         self.cursor.execute(
             f"SELECT st.id, st.sessions FROM {ST} st WHERE {self.ours()} "
             "AND st.session_lines_ready = TRUE",
@@ -690,7 +698,7 @@ class _Runner:
                 0,
             )
             self.steps[f"session_lines_{name}"] = round(time.perf_counter() - began, 3)
-        if self.d.pg and total:
+        if self.d.pg and total and self.analyze:
             # Statistics of the lines just written (the sample sees this transaction's rows),
             # for the look-ups that read them back.
             began = time.perf_counter()
@@ -1280,6 +1288,7 @@ def _materialise_run(run_id: int, month: dt.date, w: int, pks: list[int], final:
     runner = _Runner(month, None, run_id)
     runner.steps = {}
     runner.final_sql = "TRUE" if final else "FALSE"
+    runner.analyze = False
     runner.w = w
     runner.src |= {name: sql.format(run=run_id) for name, sql in KEPT.items()}
     runner.settled = runner.scalar(

@@ -150,7 +150,15 @@ def statement_csv(statement: Statement) -> str:
 
 def sessions_csv(statement: Statement) -> Iterator[str]:
     """Every per-session line of the statement, streamed; amounts in the session's currency
-    (the statement's, except for sessions in another currency, which are not settled)."""
+    (the statement's, except for sessions in another currency, which are not settled).
+
+    A draft's lines are written here, before the first row is produced: a refusal (the run
+    is gone, the database is busy) is raised to the caller while it can still answer with
+    its 409, not in the middle of a response that has begun."""
+    return _sessions_rows(selectors.statement_sessions(statement))
+
+
+def _sessions_rows(lines) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -162,7 +170,7 @@ def sessions_csv(statement: Statement) -> Iterator[str]:
 
     writer.writerow(SESSION_COLUMNS)
     yield flush()
-    for ss in selectors.statement_sessions(statement).iterator(chunk_size=2000):
+    for ss in lines.iterator(chunk_size=2000):
         s = ss.session
         row = [
             s.cdr_id,

@@ -419,8 +419,8 @@ def statement_session_lines_write(*, statement: Statement) -> Statement:
                 _materialise([locked.pk])
     except OperationalError as exc:
         # SQLite: another connection (a settlement run, an import) holds the write lock
-        # longer than the connection's timeout.
-        if "locked" not in str(exc):
+        # longer than the connection's timeout; PostgreSQL: chosen as a deadlock's victim.
+        if "locked" not in str(exc) and "deadlock" not in str(exc):
             raise
         raise Conflict(
             "The per-session lines of this draft are written on first read, and the database "
@@ -438,6 +438,10 @@ def _finalise(statements, *, by) -> int:
     if not rows:
         return 0
     ids = [pk for pk, _ in rows]
+    # Lock the drafts (in id order, as every locker does) before reading which have their
+    # lines: a first read writing a draft's lines holds its row until it commits, and must
+    # not be half-seen (its lines then neither written final here nor marked final below).
+    list(Statement.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
     # A final statement keeps its per-session lines. The drafts whose lines were not read yet
     # get them now, written final at once from the inputs their run kept (the figures the
     # draft shows): the partial unique index refuses a session already final elsewhere. The

@@ -259,6 +259,25 @@ def test_the_console_page_of_such_a_draft_says_so_instead_of_failing(month, clie
     assert "run the month again" in response.content.decode()
 
 
+def test_the_sessions_csv_of_such_a_draft_answers_409_before_streaming(month, api_as, client):
+    """The CSV is streamed: the draft's lines must be written (or refused) before the
+    response begins, or the client would get a 200 with a header row and a broken body."""
+    w, *_ = month
+    run = settlement_run(month="2026-10")
+    a = Statement.objects.get(partner=w.world.partner_a, month=OCT)
+    SettlementRun.objects.filter(pk=run.pk).delete()
+    response = api_as(w.world.finance).get(f"/settlements/statements/{a.pk}/sessions-csv")
+    assert response.status_code == 409, response.body
+    client.force_login(w.world.finance)
+    for name in ("console:settlement-statement-sessions-csv",):
+        response = client.get(reverse(name, args=[a.pk]))
+        assert response.status_code == 409 and not response.streaming
+        assert "run the month again" in response.content.decode()
+    client.force_login(w.world.admin_a)
+    response = client.get(reverse("portal:site-statement-sessions-csv", args=[a.pk]))
+    assert response.status_code == 409 and not response.streaming
+
+
 def test_a_busy_sqlite_database_gets_a_409_not_a_500(month, api_as, monkeypatch):
     """SQLite: a settlement run (or an import) holds the write lock longer than the
     connection waits; the first read of a draft's lines, which writes them, says so."""
