@@ -467,6 +467,7 @@ def run_detail(request, run_id: int):
         "run": run,
         "drafts": drafts.count() if run.status == RunStatus.SUCCEEDED else 0,
         "can_finalise": user.has_perm("settlements.finalise_statement", None),
+        "finalise_from": services.finalisable_from(run.month),
     }
     if request.htmx and request.htmx.target == "run-status":
         return render(request, "console/settlements/run_detail.html#status", context)
@@ -531,6 +532,7 @@ def statement_list(request):
         "query": _query_without(request, "page"),
         "month": month,
         "drafts": drafts,
+        "finalise_from": services.finalisable_from(month) if month else None,
     }
     if request.htmx and request.htmx.target == "statement-results":
         return render(request, "console/settlements/statements.html#results", context)
@@ -558,6 +560,11 @@ def month_finalise(request):
     if month is None:
         messages.error(request, _("Choose a month first."))
         return redirect("console:settlement-statements")
+    try:
+        services.refuse_unfinished(month)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('console:settlement-statements')}?month={month:%Y-%m}")
     drafts = selectors.statement_list(fetched_by=user, month=month, status=StatementStatus.DRAFT)
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -595,7 +602,19 @@ class PaymentForm(forms.Form):
     amount = forms.CharField(
         label=gettext_lazy("Amount"), widget=forms.TextInput(attrs={"inputmode": "decimal"})
     )
-    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=500)
+    note = forms.CharField(
+        label=gettext_lazy("Note"),
+        required=False,
+        max_length=500,
+        help_text=gettext_lazy("The partner sees it with the payment on its statement."),
+    )
+    allow_excess = forms.BooleanField(
+        label=gettext_lazy(
+            "Record it anyway, although it is more than the open balance or goes the other "
+            "way (an overpayment, or the refund of one)"
+        ),
+        required=False,
+    )
 
 
 def _statement(request, statement_id: int):
@@ -623,6 +642,9 @@ def _statement_page(request, statement, *, payment_form=None, status=200):
         {
             "payment_form": payment_form,
             "payment_template": "console/settlements/_payment_form.html" if can_pay else "",
+            "finalise_from": None
+            if statement.is_final
+            else services.finalisable_from(statement.month),
             "can_finalise": not statement.is_final
             and user.has_perm("settlements.finalise_statement", statement.partner),
             "pdf_url": reverse("console:settlement-statement-pdf", args=[statement.pk]),
@@ -690,6 +712,7 @@ def payment_create(request, statement_id: int):
                 paid_on=form.cleaned_data["paid_on"],
                 amount=form.cleaned_data["amount"].strip(),
                 note=form.cleaned_data["note"],
+                allow_excess=form.cleaned_data["allow_excess"],
                 by=user,
             )
         except ServiceError as exc:

@@ -392,6 +392,7 @@ def payment_create(request, statement_id: ObjectId, payload: PaymentIn):
         paid_on=payload.paid_on,
         amount=payload.amount,
         note=payload.note,
+        allow_excess=payload.allow_excess,
         by=request.auth,
     )
     return Status(201, payment)

@@ -412,7 +412,15 @@ class PaymentIn(Schema):
     )
     paid_on: dt.date
     amount: Annotated[Decimal, Field(gt=0, le=Decimal("100000000000"), decimal_places=3)]
-    note: ShortText(500) = ""
+    note: ShortText(500) = Field(
+        default="", description="Shown to the partner with the payment on its statement."
+    )
+    allow_excess: bool = Field(
+        default=False,
+        description="Record it although it is more than the open balance in its direction, or "
+        "against it (an overpayment, or the refund of one). Without it such a payment is "
+        "refused (400).",
+    )
 
 
 class PaymentOut(Schema):

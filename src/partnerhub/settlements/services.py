@@ -321,9 +321,46 @@ def settlement_run_create(
     day = parse_month(month)
     if not recompute and not finalise:
         raise ServiceError("A run that does not recompute must finalise.", field="finalise")
+    if day > today():
+        raise ServiceError(
+            f"{_month_words(day)} has not begun: a month is settled from its first day on "
+            "(platform fees and sessions are counted for the days it has had).",
+            field="month",
+        )
+    if finalise:
+        refuse_unfinished(day, field="finalise")
     return SettlementRun.objects.create(
         month=day, finalise=finalise, recompute=recompute, created_by=by
     )
+
+
+def today() -> dt.date:
+    """The day that decides which months have begun and which are over."""
+    return timezone.localdate()
+
+
+def _month_words(day: dt.date) -> str:
+    return f"{day:%B %Y}"
+
+
+def finalisable_from(month: dt.date) -> dt.date | None:
+    """The first day the month's statements may be finalised, while that day is still to
+    come; None once the month is over."""
+    after = last_day(month) + dt.timedelta(days=1)
+    return after if after > today() else None
+
+
+def refuse_unfinished(month: dt.date, *, field: str = "month") -> None:
+    """A month is finalised once it is over: its last sessions may still arrive on its last
+    day, and a final statement is immutable (they would only come as adjustments later)."""
+    end = last_day(month)
+    if end >= today():
+        after = end + dt.timedelta(days=1)
+        raise ServiceError(
+            f"{_month_words(month)} is not over: its statements can be finalised from "
+            f"{after:%-d %B %Y} on. Until then drafts can be run and looked at.",
+            field=field,
+        )
 
 
 def settlement_run(
@@ -528,6 +565,7 @@ def statement_finalise(*, statement: Statement, by=None) -> Statement:
         statement = current
         if statement.is_final:
             raise Conflict(f"Statement {statement.number} is already final.", field="status")
+        refuse_unfinished(statement.month, field="statement")
         _finalise(Statement.objects.filter(pk=statement.pk), by=by)
         statement.refresh_from_db()
         _audit(statement, "finalised", by)
@@ -536,6 +574,7 @@ def statement_finalise(*, statement: Statement, by=None) -> Statement:
 
 def month_finalise(*, month: Any, by=None) -> int:
     day = parse_month(month)
+    refuse_unfinished(day)
     with transaction.atomic():
         _lock()
         return _finalise(Statement.objects.filter(month=day, status=StatementStatus.DRAFT), by=by)
@@ -552,9 +591,19 @@ def statement_change_refused(statement: Statement) -> None:
 
 
 def payment_record(
-    *, statement: Statement, direction: str, paid_on: Any, amount: Any, note: str = "", by=None
+    *,
+    statement: Statement,
+    direction: str,
+    paid_on: Any,
+    amount: Any,
+    note: str = "",
+    allow_excess: bool = False,
+    by=None,
 ) -> Payment:
-    """Money received from the partner or paid to it against a final statement."""
+    """Money received from the partner or paid to it against a final statement. A payment
+    must not pay more than the open balance in its direction (nor go against it: money paid
+    to a partner that owes the operator) unless ``allow_excess`` says that is what happened
+    (an overpayment, a refund of one)."""
     if direction not in PaymentDirection.values:
         raise ServiceError("Say 'received' or 'made'.", field="direction")
     if not statement.is_final:
@@ -569,7 +618,10 @@ def payment_record(
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
-        raise ServiceError("Give an amount.", field="amount") from None
+        raise ServiceError(
+            "Write the amount in digits with a dot before the cents, e.g. 1250.00.",
+            field="amount",
+        ) from None
     if not value.is_finite() or value <= 0:
         raise ServiceError("The amount must be positive.", field="amount")
     digits = minor_digits(statement.currency)
@@ -589,6 +641,10 @@ def payment_record(
     if len(note) > 500 or "\x00" in note:
         raise ServiceError("Use at most 500 characters (no NUL).", field="note")
     with transaction.atomic():
+        # One payment at a time per statement: the balance checked is the balance written to.
+        Statement.objects.select_for_update().filter(pk=statement.pk).first()
+        if not allow_excess:
+            _check_against_balance(statement, direction, minor)
         payment = Payment.objects.create(
             statement=statement,
             direction=direction,
@@ -603,6 +659,43 @@ def payment_record(
             payload={"statement_id": statement.pk, "payment_id": payment.pk},
         )
     return payment
+
+
+EXCESS_HINT = (
+    "If that is what was paid (an overpayment, or the refund of one), record it anyway "
+    "(the form's “Record it anyway”, allow_excess in the API)."
+)
+
+
+def _check_against_balance(statement: Statement, direction: str, minor: int) -> None:
+    """Refuse a payment beyond the open balance or against its direction."""
+    balance = open_balance_minor(statement)
+    cur = statement.currency
+
+    def text(value: int) -> str:
+        return f"{from_minor(value, cur):,.{minor_digits(cur)}f} {cur}"
+
+    made = direction == PaymentDirection.MADE
+    owed = balance if made else -balance
+    if balance == 0:
+        raise ServiceError(f"This statement is settled: nothing is open. {EXCESS_HINT}",
+                           field="amount")  # fmt: skip
+    if owed < 0 and made:
+        raise ServiceError(
+            f"The partner owes {text(-balance)} on this statement: nothing is to be paid to "
+            f"it. Record money received from the partner, or: {EXCESS_HINT}",
+            field="direction",
+        )
+    if owed < 0:
+        raise ServiceError(
+            f"The partner is owed {text(balance)} on this statement: nothing is to be received "
+            f"from it. Record a payment made to the partner, or: {EXCESS_HINT}",
+            field="direction",
+        )
+    if minor > owed:
+        raise ServiceError(
+            f"That is more than the open balance of {text(owed)}. {EXCESS_HINT}", field="amount"
+        )
 
 
 def open_balance_minor(statement: Statement) -> int:

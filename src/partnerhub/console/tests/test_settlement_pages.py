@@ -323,9 +323,45 @@ def test_payments_only_against_final_statements_by_finance(as_user, world, state
     assert not statements.a_last.payments.exists() and not draft.payments.exists()
 
 
-def test_finalising_a_statement_asks_for_confirmation(as_user, world, statements):
+def month_before_last_drafts(site) -> dt.date:
+    """Drafts of A and B for the month before last (over, not yet finalised)."""
+    from partnerhub.settlements import services
+
+    month = (last_month() - dt.timedelta(days=1)).replace(day=1)
+    day = dt.datetime.combine(month + dt.timedelta(days=4), dt.time(9), tzinfo=dt.UTC)
+    make_session(site.e_ac, day, excl_minor=1500)
+    make_session(site.e_fr, day, excl_minor=900)
+    services.settlement_run(month=month)
+    return month
+
+
+def test_the_running_month_is_not_finalised(as_user, world, statements):
     client = as_user(world.finance)
     draft = statements.a_now
+    url = reverse("console:settlement-statement-finalise", args=[draft.pk])
+    response = client.post(url, {"confirm": "on"}, follow=True)
+    assert "is not over: its statements can be finalised from 1 " in text(response)
+    draft.refresh_from_db()
+    assert not draft.is_final
+    response = client.post(
+        reverse("console:settlement-month-finalise"),
+        {"month": f"{this_month():%Y-%m}", "confirm": "on"},
+        follow=True,
+    )
+    page = text(response)
+    assert "is not over: its statements can be finalised from 1 " in page
+    assert "Finalise all drafts…" not in page and "they can be finalised from 1 " in page
+    assert not type(draft).objects.filter(status="final", month=this_month()).exists()
+    page = text(client.get(reverse("console:settlement-statement", args=[draft.pk])))
+    assert "Finalise…" not in page and "it can be finalised from 1 " in page
+
+
+def test_finalising_a_statement_asks_for_confirmation(as_user, world, site, statements):
+    from partnerhub.settlements.models import Statement
+
+    client = as_user(world.finance)
+    month = month_before_last_drafts(site)
+    draft = Statement.objects.get(partner=world.partner_a, month=month)
     url = reverse("console:settlement-statement-finalise", args=[draft.pk])
     assert "Yes, finalise" in text(client.get(url))
     response = client.post(url, {})
@@ -335,7 +371,7 @@ def test_finalising_a_statement_asks_for_confirmation(as_user, world, statements
     response = client.post(url, {"confirm": "on"})
     assert response.status_code == 302
     draft.refresh_from_db()
-    assert draft.is_final and draft.number.startswith(f"ST-{this_month().year}-")
+    assert draft.is_final and draft.number.startswith(f"ST-{month.year}-")
     assert as_user(world.manager).get(url).status_code == 403
 
 
@@ -346,12 +382,13 @@ def test_finalising_every_draft_of_a_month(
 
     client = as_user(world.program_admin)
     url = reverse("console:settlement-month-finalise")
-    month = f"{this_month():%Y-%m}"
+    day = month_before_last_drafts(site)
+    month = f"{day:%Y-%m}"
     page = text(client.get(url, {"month": month}))
     assert "2 draft statements will be numbered" in page  # A's and B's
     drafts = {
         pk: figures
-        for pk, *figures in Statement.objects.filter(status="draft").values_list(
+        for pk, *figures in Statement.objects.filter(status="draft", month=day).values_list(
             "pk", "net_minor", "sessions"
         )
     }
@@ -363,7 +400,7 @@ def test_finalising_every_draft_of_a_month(
     assert response.status_code == 302 and response.url == reverse(
         "console:settlement-run", args=[run.pk]
     )
-    assert not Statement.objects.filter(status="draft").exists()
+    assert not Statement.objects.filter(status="draft", month=day).exists()
     assert run.finalised == 2
     assert {
         pk: [net, n]

@@ -858,7 +858,12 @@ GLOBAL += [
         Op(
             "post",
             f"{SES}/payments",
-            body={"direction": "made", "paid_on": "2025-10-20", "amount": "1.00"},
+            body={
+                "direction": "made",
+                "paid_on": "2025-10-20",
+                "amount": "1.00",
+                "allow_excess": True,
+            },
             use=SETTLEMENT_FINAL,
         ),
         _expect(403, program_admin=201, finance=201),

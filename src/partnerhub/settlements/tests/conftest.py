@@ -14,6 +14,16 @@ import pytest
 _ids = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def months_are_over(monkeypatch):
+    """These tests settle and finalise fixed months of 2026 (October to December): they take
+    place on 1 February 2027, when those months are over. ``test_month_rules.py`` sets other
+    days."""
+    from partnerhub.settlements import services
+
+    monkeypatch.setattr(services, "today", lambda: dt.date(2027, 2, 1))
+
+
 def written() -> int:
     """Write the deferred per-session lines of every draft, as their first read does (a run
     sums the sessions without writing them; ``compute.materialise``)."""

@@ -144,10 +144,22 @@ def test_payments_and_open_balance(settlement_world):
 
     payment_record(statement=st, direction="made", paid_on="2026-11-10", amount="25.00")
     assert open_balance_minor(st) == 500
-    payment_record(statement=st, direction="received", paid_on="2026-11-12", amount="1.50")
+    # Money "received" while the partner is owed goes against the balance: refused unless
+    # that is what happened (e.g. the partner sent back part of a payment).
+    with pytest.raises(ServiceError, match="nothing is to be received from it") as exc:
+        payment_record(statement=st, direction="received", paid_on="2026-11-12", amount="1.50")
+    assert exc.value.field == "direction"
+    with pytest.raises(ServiceError, match="more than the open balance of 5.00 EUR") as exc:
+        payment_record(statement=st, direction="made", paid_on="2026-11-12", amount="5.01")
+    assert exc.value.field == "amount"
+    payment_record(
+        statement=st, direction="received", paid_on="2026-11-12", amount="1.50", allow_excess=True
+    )
     assert open_balance_minor(st) == 650  # money back from the partner raises what we owe
     payment_record(statement=st, direction="made", paid_on="2026-11-20", amount="6.50")
     assert open_balance_minor(st) == 0
+    with pytest.raises(ServiceError, match="settled: nothing is open"):
+        payment_record(statement=st, direction="made", paid_on="2026-11-21", amount="1")
     for field, kwargs in (
         ("amount", {"amount": "0"}),
         ("amount", {"amount": "1.001"}),
