@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +35,13 @@ from partnerhub.core.money import from_minor
 from partnerhub.core.permissions import require
 from partnerhub.core.schemas import MAX_ID
 from partnerhub.portal.access import staff_page
-from partnerhub.portal.views_sitehost import kwh, money, percent, statement_context
+from partnerhub.portal.views_sitehost import (
+    kwh,
+    money,
+    percent,
+    replaced_draft_redirect,
+    statement_context,
+)
 from partnerhub.portal.views_sitehost import statement_download as _download
 from partnerhub.settlements import selectors, services
 from partnerhub.settlements.models import (
@@ -660,7 +667,11 @@ def _statement_page(request, statement, *, payment_form=None, status=200):
 @staff_page
 @require_GET
 def statement_detail(request, statement_id: int):
-    return _statement_page(request, _statement(request, statement_id))
+    try:
+        statement = _statement(request, statement_id)
+    except Http404:
+        return replaced_draft_redirect(request, statement_id, "console:settlement-statement")
+    return _statement_page(request, statement)
 
 
 @staff_page

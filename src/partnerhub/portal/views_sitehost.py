@@ -778,10 +778,30 @@ def statement_context(request, statement) -> dict:
     }
 
 
+def replaced_draft_redirect(request, pk: int, url_name: str) -> HttpResponse:
+    """A link to a draft a re-run of its month replaced leads to the statement of that
+    partner and month now (if the user may see it); anything else stays a 404."""
+    now = settlement_selectors.statement_replacing(fetched_by=request.user, statement_id=_id(pk))
+    if now is None:
+        raise Http404
+    messages.info(
+        request,
+        _(
+            "That draft was replaced when %(month)s was run again: this is the month's "
+            "statement now."
+        )
+        % {"month": f"{now.month:%Y-%m}"},
+    )
+    return redirect(url_name, now.pk)
+
+
 @partner_page
 @require_GET
 def statement_detail(request, pk: int):
-    statement = _statement(request, pk)
+    try:
+        statement = _statement(request, pk)
+    except Http404:
+        return replaced_draft_redirect(request, pk, "portal:site-statement")
     return _page(
         request, "portal/sitehost/statement_detail.html", statement_context(request, statement)
     )

@@ -185,7 +185,16 @@ def partner_statement_list(request, partner_id: ObjectId):
 
 
 def _statement(request, statement_id: int):
-    statement = selectors.statement_get(fetched_by=request.auth, statement_id=statement_id)
+    try:
+        statement = selectors.statement_get(fetched_by=request.auth, statement_id=statement_id)
+    except Http404:
+        now = selectors.statement_replacing(fetched_by=request.auth, statement_id=statement_id)
+        if now is None:
+            raise
+        raise Http404(
+            f"Statement {statement_id} was a draft that a new run of {now.month:%Y-%m} "
+            f"replaced: that partner's statement of the month is now {now.pk}."
+        ) from None
     require(request.auth, "settlements.view_statement", statement.partner)
     return statement
 

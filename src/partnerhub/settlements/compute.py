@@ -59,6 +59,7 @@ ST = "settlements_statement"
 LINE = "settlements_statementline"
 SS = "settlements_sessionsettlement"
 SESSION = "charging_chargingsession"
+REPLACED = "settlements_replaceddraft"
 
 NO_CONTRACT_WARNING = (
     "No contract in force this month: the sessions are listed with partner share 0."
@@ -345,6 +346,12 @@ class _Runner:
         else:
             delete_session_lines(ids)
         self.sql(f"DELETE FROM {LINE} WHERE statement_id IN ({mine})", self.params)
+        # Where links to the drafts lead once they are gone: the partner's new statement.
+        self.sql(
+            f"INSERT INTO {REPLACED} (statement_id, partner_id, month) "
+            f"SELECT st.id, st.partner_id, st.month FROM {ST} st WHERE {self.ours()}",
+            self.params,
+        )
         self.sql(f"DELETE FROM {ST} WHERE id IN ({mine})", self.params)
         forget_inputs(self.cursor)
 

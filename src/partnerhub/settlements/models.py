@@ -520,6 +520,19 @@ class RunSettled(_RunInput):
         indexes = [models.Index(fields=["run_id", "session_id"], name="run_settled_session")]
 
 
+class ReplacedDraft(models.Model):
+    """A draft statement a re-run of its month deleted (``compute.delete_drafts``): a link to
+    it (a bookmark, an e-mail, a browser tab) leads to the partner's statement of that month
+    now (``selectors.statement_replacing``), instead of a dead end."""
+
+    statement_id = models.BigIntegerField(primary_key=True)
+    partner_id = models.BigIntegerField()
+    month = models.DateField()
+
+    def __str__(self) -> str:
+        return f"draft {self.statement_id} (partner {self.partner_id}, {self.month:%Y-%m})"
+
+
 class PaymentDirection(models.TextChoices):
     RECEIVED = "received", "Received from the partner"
     MADE = "made", "Paid to the partner"

@@ -83,6 +83,22 @@ def statement_get(*, fetched_by, statement_id: int) -> Statement:
     )
 
 
+def statement_replacing(*, fetched_by, statement_id: int) -> Statement | None:
+    """The statement, visible to ``fetched_by``, that now stands for a draft a re-run of its
+    month replaced (its partner's statement of that month); None if there is none."""
+    from partnerhub.settlements.models import ReplacedDraft
+
+    gone = ReplacedDraft.objects.filter(statement_id=statement_id).first()
+    if gone is None:
+        return None
+    return (
+        statement_list(fetched_by=fetched_by)
+        .filter(partner_id=gone.partner_id, month=gone.month)
+        .order_by("-id")
+        .first()
+    )
+
+
 def statement_lines(statement: Statement) -> QuerySet[StatementLine]:
     return StatementLine.objects.filter(statement=statement).order_by(
         "is_adjustment", "original_month", "position", "current_type", "id"
