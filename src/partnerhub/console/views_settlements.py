@@ -632,7 +632,7 @@ def _statement(request, statement_id: int):
 
 def _statement_page(request, statement, *, payment_form=None, status=200):
     user = request.user
-    context = statement_context(request, statement)
+    context = statement_context(request, statement, vendor=True)
     can_pay = statement.is_final and user.has_perm("settlements.add_payment", statement.partner)
     if can_pay and payment_form is None:
         direction = (

@@ -502,6 +502,10 @@ def _drivers_page(request, *, errors=None, forms_by_id=None):
             d.remaining_text = money(max(0, limit - d.used_minor), billing.currency)
             d.limit_minor = limit
             d.over = d.used_minor >= limit and d.corporate_billing
+            # Imported sessions past the limit are billed all the same (and flagged): say by
+            # how much the limit was passed, not just "0.00 remaining".
+            excess = d.used_minor - limit
+            d.excess_text = money(excess, billing.currency) if d.over and excess > 0 else ""
     page.object_list = drivers
     return _page(
         request,
@@ -689,16 +693,25 @@ def running_month(request):
 # --- statements --------------------------------------------------------------------------------
 
 
-def statement_totals(values: dict, currency: str) -> list[tuple[str, str]]:
+def statement_totals(values: dict, currency: str, *, vendor: bool = False) -> list[tuple[str, str]]:
     """A statement's totals (``{field: value}`` of ``Statement``) as ``(label, amount)`` rows
-    in the order of the statement; zero optional amounts are left out."""
+    in the order of the statement; zero optional amounts are left out. ``vendor``: worded
+    for the operator's staff (the console) instead of the partner."""
     c = currency
     rows = [
-        (_("Sessions"), _number(values["sessions"], 0)),
+        (
+            _("Sessions at the partner's charge points")
+            if vendor
+            else _("Sessions at your charge points"),
+            _number(values["sessions"], 0),
+        ),
         (_("Energy"), kwh(values["energy_wh"])),
         (_("Revenue, excl. VAT"), money(values["revenue_minor"], c)),
         (_("Shareable revenue"), money(values["shareable_minor"], c)),
-        (_("Your share"), money(values["partner_share_minor"], c)),
+        (
+            _("Partner share") if vendor else _("Your share"),
+            money(values["partner_share_minor"], c),
+        ),
     ]
     optional = [
         (_("Electricity reimbursed"), "reimbursement_minor"),
@@ -736,9 +749,11 @@ def _statement(request, pk: int):
     return statement
 
 
-def statement_context(request, statement) -> dict:
+def statement_context(request, statement, *, vendor: bool = False) -> dict:
     """What the portal's and the console's statement pages both show: totals, lines, the
-    per-session lines (paginated), payments and the open balance. A fixed number of queries."""
+    per-session lines (paginated), payments and the open balance. A fixed number of queries.
+    ``vendor``: worded for the operator's staff. The net is shown without its sign, the
+    label saying who pays whom."""
     from partnerhub.settlements import services as settlement_services
 
     c = statement.currency
@@ -768,8 +783,9 @@ def statement_context(request, statement) -> dict:
     balance = settlement_services.open_balance_minor(statement) if statement.is_final else None
     return {
         "statement": statement,
-        "totals": statement_totals(_totals_of(statement), c),
-        "net_text": money(statement.net_minor, c),
+        "totals": statement_totals(_totals_of(statement), c, vendor=vendor),
+        "net_text": money(abs(statement.net_minor), c),
+        "for_vendor": vendor,
         "lines": lines,
         "session_page": session_page,
         "payments": payments,

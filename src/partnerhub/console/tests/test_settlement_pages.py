@@ -290,6 +290,8 @@ def test_finance_records_a_payment_and_the_balance_falls(as_user, world, stateme
     assert response.status_code == 302
     page = text(client.get(reverse("console:settlement-statement", args=[st.pk])))
     assert "11.00 EUR still to be paid to the partner" in page and "SEPA" in page
+    assert "Net: payable to the partner" in page and "Partner share" in page
+    assert "Your share" not in page and "payable to you" not in page
     response = client.post(url, {"direction": "made", "paid_on": "2026-02-03", "amount": "0"})
     assert response.status_code == 400
     assert "must be positive" in " ".join(response.context["payment_form"].errors["amount"])

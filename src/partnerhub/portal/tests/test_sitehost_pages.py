@@ -405,6 +405,21 @@ def test_drivers_show_limits_and_month_to_date_use(as_user, world, site):
     assert "D-B" not in page
 
 
+def test_a_driver_past_the_limit_shows_by_how_much(as_user, world, site):
+    # D-1 (50.00 EUR limit): two imported sessions of 30.00 excl. = 71.40 incl. VAT, flagged.
+    for hours in (3, 2):
+        make_session(
+            site.e_ac,
+            timezone.now() - dt.timedelta(hours=hours),
+            excl_minor=3000,
+            driver=site.d1,
+            flagged=True,
+        )
+    page = text(as_user(world.admin_a).get(reverse("portal:site-drivers")))
+    assert "71.40 EUR" in page and "21.40 EUR over the limit" in page
+    assert "billed to you all the same and flagged" in page
+
+
 def test_partner_admin_changes_a_driver_limit(as_user, world, site):
     client = as_user(world.admin_a)
     url = reverse("portal:site-driver-update", args=[site.d2.pk])
@@ -487,7 +502,8 @@ def test_statement_list_and_detail(as_user, world, statements):
     assert "70.00 EUR" in detail and "31.00 EUR" in detail
     assert "Revenue share (AC)" in detail and "Revenue share (DC)" in detail
     assert "CP-AC" in detail and "CP-DC" in detail
-    assert "Open balance" in detail and "31.00 EUR still to be paid to the partner" in detail
+    assert "Open balance" in detail and "31.00 EUR still to be paid to you" in detail
+    assert "Net: payable to you" in detail and "Your share" in detail
     assert reverse("portal:site-statement-pdf", args=[st.pk]) in detail
 
 
@@ -509,7 +525,7 @@ def test_statement_detail_shows_payments_and_the_open_balance(as_user, world, st
     st = statements.a_last
     payment_record(statement=st, direction="made", paid_on="2026-01-05", amount="30.00")
     detail = text(as_user(world.admin_a).get(reverse("portal:site-statement", args=[st.pk])))
-    assert "30.00 EUR" in detail and "1.00 EUR still to be paid to the partner" in detail
+    assert "30.00 EUR" in detail and "1.00 EUR still to be paid to you" in detail
 
 
 def test_statement_detail_queries_do_not_grow(
@@ -530,7 +546,7 @@ def test_statement_detail_queries_do_not_grow(
     url = reverse("portal:site-statement", args=[draft.pk])
     with django_assert_max_num_queries(len(small.captured_queries)):
         page = text(client.get(url))
-    assert "21 sessions" in page and "Page 1 of 1" not in page
+    assert "21 lines: one per session" in page and "Page 1 of 1" not in page
 
 
 def test_statement_downloads(as_user, world, statements):

@@ -125,3 +125,20 @@ def test_an_amount_with_a_decimal_comma_says_how_to_write_it(owing):
             statement=owing, direction="received", paid_on="2026-11-05", amount="30,00"
         )
     assert exc.value.field == "amount"
+
+
+def test_a_net_owed_by_the_partner_is_worded_not_signed(owing, settlement_world, client):
+    """ "Net: payable by you -50.00 EUR" read as a double negative: the label says who pays
+    whom, the amount carries no sign; the console speaks of "the partner"."""
+    from django.urls import reverse
+
+    w = settlement_world
+    owed = f"{-owing.net_minor / 100:.2f} EUR"
+    client.force_login(w.world.admin_a)
+    page = client.get(reverse("portal:site-statement", args=[owing.pk])).content.decode()
+    assert f'Net: payable by you</dt><dd><span class="stat">{owed}<' in page
+    assert f"{owed} still to be paid by you" in page
+    client.force_login(w.world.finance)
+    page = client.get(reverse("console:settlement-statement", args=[owing.pk])).content.decode()
+    assert f'Net: to be received from the partner</dt><dd><span class="stat">{owed}<' in page
+    assert f"{owed} still to be paid by the partner" in page and "by you" not in page
