@@ -299,6 +299,14 @@ class _Lookups:
                 "max_power_kw",
             ).iterator(chunk_size=20_000)
         }
+        # The EVSE ID (eMI3, e.g. "DE*PHB*E0011", what the pages show) names an EVSE too,
+        # when it is no other EVSE's uid and no two EVSEs share it.
+        by_evse_id: dict[str, list[str]] = {}
+        for uid, evse_id in Evse.objects.exclude(evse_id="").values_list("uid", "evse_id"):
+            by_evse_id.setdefault(evse_id, []).append(uid)
+        for evse_id, uids in by_evse_id.items():
+            if len(uids) == 1 and evse_id not in self.evses:
+                self.evses[evse_id] = self.evses[uids[0]]
         # charge point → ((first day ordinal, last day ordinal, partner), ...), by first day
         self.hostings = {
             cp: tuple(
@@ -577,7 +585,9 @@ def _record_checker(
             seen.add(cdr_id)
             evse = evses.get(record[i_evse].strip())
             if evse is None:
-                raise _Refused("evse_uid", f"no EVSE with uid {record[i_evse].strip()!r}")
+                raise _Refused(
+                    "evse_uid", f"no EVSE with uid or EVSE ID {record[i_evse].strip()!r}"
+                )
             start_text, end_text = record[i_start].strip(), record[i_end].strip()
             try:  # the common case inline: ISO text ending in Z
                 start, end = fromiso(start_text), fromiso(end_text)
@@ -774,7 +784,7 @@ def _ocpi_rows(cdrs: list, lookups: _Lookups, report: ImportReport, seen: set[st
                 raise _Refused("cdr_location.evse_uid", "required")
             evse = lookups.evses.get(uid)
             if evse is None:
-                raise _Refused("cdr_location.evse_uid", f"no EVSE with uid {uid!r}")
+                raise _Refused("cdr_location.evse_uid", f"no EVSE with uid or EVSE ID {uid!r}")
             start, end = cdr.start_date_time, cdr.end_date_time
             if end < start:
                 raise _Refused("end_date_time", "the session ends before it starts")

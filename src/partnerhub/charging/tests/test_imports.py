@@ -269,7 +269,7 @@ BAD = HEADER + (
     "E-17,EVSE-AC-1\n"
 )
 BAD_ERRORS = [
-    RowError(3, "evse_uid", "no EVSE with uid 'NOPE'"),
+    RowError(3, "evse_uid", "no EVSE with uid or EVSE ID 'NOPE'"),
     RowError(4, "end", "the session ends before it starts"),
     RowError(5, "total_incl_vat", "is less than total_excl_vat"),
     RowError(6, "energy_kwh", "must not be negative"),
@@ -296,6 +296,27 @@ def test_refused_rows_are_reported_by_line_and_column_and_the_good_rows_stored(s
     assert report.errors == BAD_ERRORS
     assert (report.rows, report.created, report.refused) == (16, 1, False)
     assert list(ChargingSession.objects.values_list("cdr_id", flat=True)) == ["OK-1"]
+
+
+def test_an_evse_may_be_named_by_the_evse_id_the_pages_show(sessions_site):
+    """The pages show an EVSE's EVSE ID ("BE*PHB*EEVSE-AC-1"); a file that names it so is
+    imported to that EVSE. An EVSE ID two EVSEs share names neither (refused at the row)."""
+    evses = sessions_site["evses"]
+    twin = evses["EVSE-DC-1"]
+    twin.evse_id = evses["EVSE-AC-2"].evse_id
+    twin.save()
+    row = "{cdr},{evse},2025-03-10T08:00:00Z,2025-03-10T09:00:00Z,10,,,EUR,,,,,4.00,4.76,card,,,\n"
+    report = import_sessions_csv(
+        _csv(
+            HEADER
+            + row.format(cdr="BY-ID", evse="BE*PHB*EEVSE-AC-1")
+            + row.format(cdr="TWIN", evse=twin.evse_id)
+        )
+    )
+    assert report.errors == [
+        RowError(3, "evse_uid", f"no EVSE with uid or EVSE ID {twin.evse_id!r}")
+    ]
+    assert ChargingSession.objects.get(cdr_id="BY-ID").evse == evses["EVSE-AC-1"]
 
 
 def test_all_or_nothing_stores_nothing_when_a_row_is_refused(sessions_site):
@@ -507,7 +528,7 @@ def test_ocpi_errors_name_the_cdr_and_its_json_path(sessions_site):
         (2, ""),
         (3, "cdr_location.evse_uid"),
     ]
-    assert report.errors[2].message == "no EVSE with uid 'NOPE'"
+    assert report.errors[2].message == "no EVSE with uid or EVSE ID 'NOPE'"
 
 
 # --- the command line ----------------------------------------------------------------------------

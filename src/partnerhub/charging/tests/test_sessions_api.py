@@ -65,7 +65,7 @@ def test_csv_upload_all_or_nothing_answers_422_naming_rows(world, api_as):
     first = body["detail"][0]
     assert first == {
         "loc": ["body", "file", 3, "evse_uid"],
-        "msg": "Row 3, evse_uid: no EVSE with uid 'NOPE'",
+        "msg": "Row 3, evse_uid: no EVSE with uid or EVSE ID 'NOPE'",
         "type": "invalid_row",
     }
     assert len(body["detail"]) == 15
@@ -76,7 +76,7 @@ def test_csv_upload_all_or_nothing_answers_422_naming_rows(world, api_as):
     assert body["errors"][0] == {
         "row": 3,
         "field": "evse_uid",
-        "message": "no EVSE with uid 'NOPE'",
+        "message": "no EVSE with uid or EVSE ID 'NOPE'",
     }
 
 
@@ -130,7 +130,7 @@ def test_ocpi_import_all_or_nothing_answers_422(world, api_as):
     assert r.body["detail"] == [
         {
             "loc": ["body", 2, "cdr_location.evse_uid"],
-            "msg": "Row 2, cdr_location.evse_uid: no EVSE with uid 'NOPE'",
+            "msg": "Row 2, cdr_location.evse_uid: no EVSE with uid or EVSE ID 'NOPE'",
             "type": "invalid_row",
         }
     ]
