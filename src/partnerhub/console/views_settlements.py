@@ -595,6 +595,11 @@ def month_finalise(request):
             "month": _month_text(month),
             "title": _("Finalise every draft of %(month)s") % {"month": _month_text(month)},
             "count": drafts.count(),
+            # What is finalised is what the last run computed: say when that was.
+            "computed_by": selectors.run_list()
+            .filter(month=month, status=RunStatus.SUCCEEDED, recompute=True)
+            .select_related("created_by")
+            .first(),
             "cancel": f"{reverse('console:settlement-statements')}?month={_month_text(month)}",
         },
         status=400 if request.method == "POST" else 200,

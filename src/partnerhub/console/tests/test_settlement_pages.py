@@ -388,6 +388,8 @@ def test_finalising_every_draft_of_a_month(
     month = f"{day:%Y-%m}"
     page = text(client.get(url, {"month": month}))
     assert "2 draft statements will be numbered" in page  # A's and B's
+    computed = SettlementRun.objects.filter(month=day).latest("id")
+    assert f"They are finalised as they are now: computed by run #{computed.pk} at " in page
     drafts = {
         pk: figures
         for pk, *figures in Statement.objects.filter(status="draft", month=day).values_list(
