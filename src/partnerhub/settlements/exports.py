@@ -108,7 +108,9 @@ def _kwh(wh: int) -> str:
 
 
 def file_stem(statement: Statement) -> str:
-    return statement.number or f"draft-{statement.month:%Y-%m}-{statement.partner_id}"
+    """The statement's number; a draft: "draft-2026-10-5", as the pages name it ("Draft
+    2026-10 #5")."""
+    return statement.number or f"draft-{statement.month:%Y-%m}-{statement.pk}"
 
 
 def statement_csv(statement: Statement) -> str:

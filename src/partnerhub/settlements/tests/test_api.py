@@ -212,3 +212,20 @@ def test_cli_run_and_export(settlement_world, tmp_path):
         stdout=io.StringIO(),
     )  # fmt: skip
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_a_drafts_download_is_named_as_its_page_names_it(settled, settlement_world, client):
+    """The page says "Draft 2026-10 #5": the file is draft-2026-10-5.csv, not the partner id."""
+    from django.urls import reverse
+
+    from partnerhub.settlements.services import settlement_run
+
+    settlement_run(month="2026-10")  # a new draft, so that its id is not the partner's
+    settled = Statement.objects.get(partner=settlement_world.world.partner_a)
+    assert settled.pk != settled.partner_id
+    client.force_login(settlement_world.world.finance)
+    response = client.get(reverse("console:settlement-statement-csv", args=[settled.pk]))
+    assert f"Draft 2026-10 #{settled.pk}" == str(settled)
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="draft-2026-10-{settled.pk}.csv"'
+    )
