@@ -329,7 +329,8 @@ def contract_detail(request, contract_id: int):
         ),
         (
             _("kWh fee AC / DC"),
-            f"{contract.kwh_fee_ac.normalize():f} / {contract.kwh_fee_dc.normalize():f} {c}",
+            f"{contract.kwh_fee_ac.normalize():f} / {contract.kwh_fee_dc.normalize():f} "
+            f"{c} per kWh",
         ),
         (_("Handling fee"), percent(contract.handling_fee_percent)),
         (_("Platform fee per charge point"), money(contract.platform_fee_charge_point_minor, c)),

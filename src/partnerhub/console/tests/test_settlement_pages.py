@@ -116,6 +116,21 @@ def test_contract_detail_shows_every_option(as_user, world, site):
     assert "Alpha site contract" in page and "50 % / 40 %" in page
     assert "Manage tariffs and tariff groups" in page and "Start / stop sessions" in page
     assert "Edit the contract" not in page  # finance reads, does not change contracts
+    assert " EUR per kWh" in page
+
+
+def test_the_contract_list_words_auto_renewal_as_the_detail_does(as_user, world, site):
+    from partnerhub.settlements.services import contract_update
+
+    contract_update(contract=site.contract_a, data={"auto_renew": True})
+    site.contract_a.refresh_from_db()
+    client = as_user(world.finance)
+    end = f"{site.contract_a.end_month:%Y-%m}"
+    for page in (
+        text(client.get(reverse("console:contracts"))),
+        text(client.get(reverse("console:contract", args=[site.contract_a.pk]))),
+    ):
+        assert f"{end}, then month by month" in page
 
 
 def test_manager_creates_a_contract_with_every_option(as_user, world, site):
