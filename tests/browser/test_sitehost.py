@@ -103,3 +103,24 @@ def test_finance_settles_a_month_and_finalises_a_statement(open_page, world, sit
     assert statement.is_final and statement.number
     expect(tab.get_by_role("heading", level=1)).to_contain_text(statement.number)
     expect(tab.get_by_role("form", name="Record a payment")).to_be_visible()
+
+
+def test_site_host_changes_its_tariff_prices_in_fields(open_page, world, site):
+    """T-A (a start fee and a price per kWh, all day) is changed through its price fields;
+    the tariff's words show the new prices. Nobody writes OCPI JSON for that."""
+    tab = open_page()
+    login(tab, world.admin_a.email, landing=r"/portal/$")
+    tab.get_by_role("navigation", name="Main").get_by_role("link", name="Tariffs").click()
+    expect(tab.get_by_role("heading", level=1)).to_contain_text("Tariffs")
+    tab.get_by_role("main").get_by_role("link", name="Alpha", exact=True).click()
+    prices = tab.get_by_role("form", name="Prices")
+    expect(prices.get_by_label("Energy, per kWh")).to_have_value("0.39")
+    expect(tab.get_by_role("group").get_by_text("Advanced")).to_be_visible()
+    prices.get_by_label("Energy, per kWh").fill("0.42")
+    prices.get_by_label("Start fee, per session").fill("")
+    prices.get_by_label("Parking time, per hour").fill("3")
+    prices.get_by_role("button", name="Save prices").click()
+    expect(tab.get_by_role("status").first).to_contain_text("is saved")
+    expect(tab.get_by_role("region", name="Prices")).to_contain_text("0.42 EUR per kWh")
+    expect(tab.get_by_role("region", name="Prices")).not_to_contain_text("per session")
+    screenshot(tab, "portal-sitehost-tariff-prices")

@@ -398,14 +398,109 @@ class TariffForm(forms.Form):
         return data
 
 
-def _tariff_page(request, tariff, form=None, errors=None):
+# The price components the simple editor offers: (OCPI type, form field).
+SIMPLE_COMPONENTS = (
+    ("ENERGY", "energy"),
+    ("TIME", "time"),
+    ("PARKING_TIME", "parking"),
+    ("FLAT", "flat"),
+)
+
+
+def _price(label, help_text):
+    return forms.DecimalField(
+        label=label,
+        help_text=help_text,
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=4,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+
+
+class SimplePricesForm(forms.Form):
+    """A tariff of one price per component, every hour of every day: what most site hosts
+    charge. Prices excl. VAT, in the tariff's currency; an empty price is not charged."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200, required=False)
+    energy = _price(gettext_lazy("Energy, per kWh"), gettext_lazy("Excl. VAT."))
+    time = _price(gettext_lazy("Charging time, per hour"), gettext_lazy("Excl. VAT."))
+    parking = _price(
+        gettext_lazy("Parking time, per hour"),
+        gettext_lazy("Excl. VAT; the time plugged in but not charging."),
+    )
+    flat = _price(gettext_lazy("Start fee, per session"), gettext_lazy("Excl. VAT."))
+    vat = forms.DecimalField(
+        label=gettext_lazy("VAT %"),
+        required=False,
+        min_value=0,
+        max_value=100,
+        max_digits=5,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        help_text=gettext_lazy("Empty: VAT not stated on the tariff."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and all(data.get(f) is None for _, f in SIMPLE_COMPONENTS):
+            raise forms.ValidationError(_("Give at least one price."))
+        return data
+
+
+def simple_prices(data: dict) -> dict | None:
+    """The simple editor's values of an OCPI Tariff (dict), or None when the tariff is more
+    than that: several elements, restrictions (time of day, weekdays, kWh, power...), a
+    component twice or another VAT per component."""
+    elements = data.get("elements") or []
+    if len(elements) != 1 or elements[0].get("restrictions"):
+        return None
+    fields = dict(SIMPLE_COMPONENTS)
+    values: dict = dict.fromkeys(fields.values())
+    vats = set()
+    for component in elements[0].get("price_components") or []:
+        field = fields.get(component.get("type"))
+        if field is None or values[field] is not None:
+            return None
+        values[field] = Decimal(str(component.get("price")))
+        vats.add(component.get("vat"))
+    if len(vats) > 1:
+        return None
+    vat = next(iter(vats), None)
+    values["vat"] = None if vat is None else Decimal(str(vat))
+    return values
+
+
+def with_simple_prices(data: dict, values: dict) -> dict:
+    """``data`` (an OCPI Tariff dict) with its elements replaced by one element of the given
+    prices; the step sizes it had are kept (1 otherwise: per Wh, per second)."""
+    steps = {
+        c.get("type"): c.get("step_size", 1)
+        for element in data.get("elements") or []
+        for c in element.get("price_components") or []
+    }
+    components = []
+    for kind, field in SIMPLE_COMPONENTS:
+        if values.get(field) is None:
+            continue
+        component = {"type": kind, "price": values[field], "step_size": steps.get(kind, 1)}
+        if values.get("vat") is not None:
+            component["vat"] = values["vat"]
+        components.append(component)
+    return {**data, "elements": [{"price_components": components}]}
+
+
+def _tariff_page(request, tariff, form=None, errors=None, prices_form=None):
     can_edit, why_not = _tariff_rights(request, tariff)
+    current = charging_services.tariff_export(tariff)
+    simple = simple_prices(current)
     if can_edit and form is None:
-        form = TariffForm(
-            initial={
-                "name": tariff.name,
-                "ocpi": ocpi.ocpi_dumps(charging_services.tariff_export(tariff), indent=2),
-            }
+        form = TariffForm(initial={"name": tariff.name, "ocpi": ocpi.ocpi_dumps(current, indent=2)})
+    if can_edit and prices_form is None and simple is not None:
+        prices_form = SimplePricesForm(
+            prefix="prices",
+            initial={"name": tariff.name, **{k: v for k, v in simple.items() if v is not None}},
         )
     assignments = list(charging.assignment_list(fetched_by=request.user, tariff=tariff))
     return _page(
@@ -418,7 +513,10 @@ def _tariff_page(request, tariff, form=None, errors=None):
             "can_edit": can_edit,
             "why_not": why_not,
             "form": form,
+            "prices_form": prices_form,
             "ocpi_errors": errors or [],
+            # The JSON editor is open when it is the only one, or was the one just posted.
+            "json_open": simple is None or (form is not None and form.is_bound),
         },
     )
 
@@ -434,6 +532,8 @@ def tariff_detail(request, pk: int):
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied(why_not)
+    if request.POST.get("editor") == "prices":
+        return _tariff_prices_post(request, tariff)
     form = TariffForm(request.POST)
     errors: list[str] = []
     if form.is_valid():
@@ -450,6 +550,33 @@ def tariff_detail(request, pk: int):
             messages.success(request, _("Tariff %(id)s is saved.") % {"id": tariff.ocpi_id})
             return redirect("portal:site-tariff", tariff.pk)
     return _tariff_page(request, tariff, form=form, errors=errors)
+
+
+def _tariff_prices_post(request, tariff):
+    """Save the simple editor's prices (a tariff that is no longer simple: refused, as the
+    page then offers the JSON editor only)."""
+    prices_form = SimplePricesForm(request.POST, prefix="prices")
+    errors: list[str] = []
+    current = charging_services.tariff_export(tariff)
+    if simple_prices(current) is None:
+        prices_form.add_error(
+            None, _("This tariff has restrictions or several elements: change it as OCPI JSON.")
+        )
+    elif prices_form.is_valid():
+        data = with_simple_prices(current, prices_form.cleaned_data)
+        try:
+            charging_services.tariff_update(
+                tariff=tariff, data=data, name=prices_form.cleaned_data["name"]
+            )
+        except charging_services.TariffInvalid as exc:
+            errors = [f"{path}: {message}" for path, message in exc.errors]
+            prices_form.add_error(None, _("The tariff does not validate; see the problems below."))
+        except ServiceError as exc:
+            prices_form.add_error("name" if exc.field == "name" else None, exc.message)
+        else:
+            messages.success(request, _("Tariff %(id)s is saved.") % {"id": tariff.ocpi_id})
+            return redirect("portal:site-tariff", tariff.pk)
+    return _tariff_page(request, tariff, errors=errors, prices_form=prices_form)
 
 
 # --- corporate billing -------------------------------------------------------------------------

@@ -332,6 +332,9 @@ def test_another_partners_tariff_is_404(as_user, world, site):
     assert (
         client.post(reverse("portal:site-tariff", args=[site.tariff_b.pk]), body).status_code == 404
     )
+    prices = {"editor": "prices", "prices-energy": "0.01"}
+    url = reverse("portal:site-tariff", args=[site.tariff_b.pk])
+    assert client.post(url, prices).status_code == 404
     site.tariff_b.refresh_from_db()
     assert site.tariff_b.ocpi["elements"][0]["price_components"][0]["price"] == 0.25
 
@@ -368,6 +371,78 @@ def test_invalid_tariff_shows_every_problem_and_changes_nothing(as_user, world, 
     assert "cannot change to T-OTHER" in text(response)
     site.tariff_a.refresh_from_db()
     assert site.tariff_a.ocpi["elements"][0]["price_components"][1]["price"] == 0.39
+
+
+def test_partner_admin_changes_prices_without_writing_json(as_user, world, site):
+    """T-A is one price per item all day (a 1.00 EUR start fee and 0.39 EUR per kWh, 19 %
+    VAT): the page offers those prices as fields, and saving them writes the OCPI tariff."""
+    client = as_user(world.admin_a)
+    url = reverse("portal:site-tariff", args=[site.tariff_a.pk])
+    page = client.get(url)
+    prices = page.context["prices_form"]
+    assert (prices["energy"].value(), prices["flat"].value(), prices["vat"].value()) == (
+        Decimal("0.39"),
+        Decimal("1.00"),
+        Decimal("19"),
+    )
+    body = {
+        "editor": "prices",
+        "prices-name": "Alpha 2027",
+        "prices-energy": "0.35",
+        "prices-parking": "2.40",
+        "prices-flat": "",
+        "prices-time": "",
+        "prices-vat": "19",
+    }
+    response = client.post(url, body)
+    assert response.status_code == 302, text(response)
+    site.tariff_a.refresh_from_db()
+    assert site.tariff_a.name == "Alpha 2027"
+    components = site.tariff_a.ocpi["elements"][0]["price_components"]
+    assert [(c["type"], Decimal(str(c["price"])), c["vat"]) for c in components] == [
+        ("ENERGY", Decimal("0.35"), 19),
+        ("PARKING_TIME", Decimal("2.40"), 19),
+    ]
+    page = text(client.get(url))
+    assert "0.35 EUR per kWh" in page and "1.00 EUR per session" not in page
+
+
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"prices-energy": "", "prices-flat": ""}, None, "Give at least one price."),
+        ({"prices-energy": "-0.10"}, "energy", "greater than or equal to 0"),
+        ({"prices-energy": "0,35"}, "energy", "Enter a number."),
+        ({"prices-vat": "120"}, "vat", "less than or equal to 100"),
+    ],
+)
+def test_wrong_prices_are_shown_at_their_field(as_user, world, site, change, field, message):
+    client = as_user(world.admin_a)
+    url = reverse("portal:site-tariff", args=[site.tariff_a.pk])
+    body = {"editor": "prices", "prices-name": "Alpha", "prices-energy": "0.30",
+            "prices-flat": "1.00", "prices-vat": "19", **change}  # fmt: skip
+    response = client.post(url, body)
+    assert response.status_code == 200
+    errors = response.context["prices_form"].errors.get(field or "__all__")
+    assert errors and message in " ".join(errors)
+    site.tariff_a.refresh_from_db()
+    assert site.tariff_a.ocpi["elements"][0]["price_components"][1]["price"] == 0.39
+
+
+def test_a_tariff_with_restrictions_is_changed_as_json_only(as_user, world, site):
+    client = as_user(world.admin_a)
+    url = reverse("portal:site-tariff", args=[site.tariff_a.pk])
+    night = ocpi_tariff(
+        "T-A", energy="0.20", restrictions={"start_time": "22:00", "end_time": "06:00"}
+    )
+    assert client.post(url, {"name": "Alpha", "ocpi": json.dumps(night)}).status_code == 302
+    response = client.get(url)
+    assert response.context["prices_form"] is None and response.context["json_open"]
+    assert "change it as an OCPI Tariff below" in text(response)
+    response = client.post(url, {"editor": "prices", "prices-energy": "0.30"})
+    assert "change it as OCPI JSON" in text(response)
+    site.tariff_a.refresh_from_db()
+    assert site.tariff_a.ocpi["elements"][0]["restrictions"]["start_time"] == "22:00"
 
 
 def test_tariffs_are_read_only_without_the_contract_option(as_user, world, site):
