@@ -61,6 +61,11 @@ urlpatterns = [
     path("site/month/", views_sitehost.running_month, name="site-month"),
     path("site/receipts/", views_sitehost.receipts, name="site-receipts"),
     path("site/receipts/<int:pk>/pdf/", views_sitehost.receipt_pdf, name="site-receipt-pdf"),
+    path(
+        "site/receipts/issued/<int:pk>/pdf/",
+        views_sitehost.issued_receipt_pdf,
+        name="site-issued-receipt-pdf",
+    ),
     path("site/statements/", views_sitehost.statement_list, name="site-statements"),
     path("site/statements/<int:pk>/", views_sitehost.statement_detail, name="site-statement"),
     path("site/statements/<int:pk>/pdf/", views_sitehost.statement_pdf, name="site-statement-pdf"),

@@ -1028,10 +1028,42 @@ def receipts(request):
                 f"&currency={cur}",
             }
         )
+    issued, totals = [], {}
+    for driver, receipt in settlement_selectors.issued_receipts(
+        partner=request.partner, month=month
+    ):
+        cur = receipt["currency"]
+        issued.append(
+            {
+                "driver": driver,
+                "sessions": len(receipt["sessions"]),
+                "excl_text": money(receipt["total_excl_vat_minor"], cur),
+                "vat_text": money(receipt["vat_minor"], cur),
+                "incl_text": money(receipt["total_incl_vat_minor"], cur),
+                "pdf_query": f"month={month:%Y-%m}&currency={cur}",
+            }
+        )
+        sums = totals.setdefault(cur, [0, 0, 0, 0])
+        sums[0] += len(receipt["sessions"])
+        sums[1] += receipt["total_excl_vat_minor"]
+        sums[2] += receipt["vat_minor"]
+        sums[3] += receipt["total_incl_vat_minor"]
+    issued_totals = [
+        {
+            "currency": cur,
+            "sessions": n,
+            "excl_text": money(excl, cur),
+            "vat_text": money(vat, cur),
+            "incl_text": money(incl, cur),
+        }
+        for cur, (n, excl, vat, incl) in sorted(totals.items())
+    ]
     return _page(
         request,
         "portal/sitehost/receipts.html",
         {
+            "issued": issued,
+            "issued_totals": issued_totals,
             "month": month,
             "month_value": f"{month:%Y-%m}",
             "previous": f"{(month - dt.timedelta(days=1)):%Y-%m}",
@@ -1039,6 +1071,29 @@ def receipts(request):
             "rows": rows,
         },
     )
+
+
+@partner_page
+@require_GET
+def issued_receipt_pdf(request, pk: int):
+    """One receipt issued in the partner's name (to any driver who charged at its charge
+    points) as PDF: 404 unless it is one."""
+    require(request.user, "settlements.view_receipts", request.partner)
+    month, error = _receipt_month(request)
+    if error:
+        raise Http404
+    currency = request.GET.get("currency", "")
+    for driver, receipt in settlement_selectors.issued_receipts(
+        partner=request.partner, month=month
+    ):
+        if driver.pk == _id(pk) and receipt["currency"] == currency:
+            response = HttpResponse(
+                exports.receipt_pdf(receipt, driver), content_type="application/pdf"
+            )
+            name = f"receipt-{month:%Y-%m}-driver-{driver.pk}-{request.partner.pk}.pdf"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+    raise Http404
 
 
 @partner_page

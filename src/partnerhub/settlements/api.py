@@ -9,7 +9,7 @@ from typing import Literal
 from django.db import transaction
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from partnerhub.core.api import ERROR_RESPONSES
@@ -23,6 +23,7 @@ from partnerhub.settlements.schemas import (
     ContractIn,
     ContractOut,
     ContractPatch,
+    IssuedReceiptOut,
     LineOut,
     MonthText,
     PaymentIn,
@@ -57,6 +58,12 @@ class ReceiptQuery(Schema):
     month: MonthText | None = None
     supplier: Literal["operator", "partner"] | None = None
     partner_id: ObjectId | None = None
+
+
+class IssuedReceiptQuery(Schema):
+    month: MonthText | None = None
+    driver_id: ObjectId | None = None
+    currency: str | None = Field(default=None, max_length=3)
 
 
 def _month(value: str | None, field: str = "month") -> dt.date:
@@ -437,6 +444,32 @@ def running(request, partner_id: ObjectId, query: Query[MonthQuery]):
         },
         "lines": [line_out(line, cur) for line in figures.lines],
     }
+
+
+def _issued(request, partner_id: int, query: IssuedReceiptQuery) -> list:
+    partner = partner_get(fetched_by=request.auth, partner_id=partner_id)
+    require(request.auth, "settlements.view_receipts", partner)
+    found = selectors.issued_receipts(partner=partner, month=_month(query.month))
+    return [
+        (driver, receipt)
+        for driver, receipt in found
+        if query.driver_id in (None, driver.pk) and query.currency in (None, receipt["currency"])
+    ]
+
+
+@router.get(
+    "/partners/{partner_id}/issued-receipts",
+    response={200: list[IssuedReceiptOut], **R},
+    summary="The receipts of a month issued in the partner's name (it is the supplier)",
+)
+def issued_receipts(request, partner_id: ObjectId, query: Query[IssuedReceiptQuery]):
+    """Sessions at the partner's charge points paid by card or corporate billing, while its
+    contract makes it the supplier on receipts: one receipt per driver and currency, as the
+    driver gets it. Filter with ``driver_id`` and ``currency``."""
+    return [
+        {**receipt, "driver_id": driver.pk, "driver_external_id": driver.external_id}
+        for driver, receipt in _issued(request, partner_id, query)
+    ]
 
 
 def _driver(request, driver_id: int):

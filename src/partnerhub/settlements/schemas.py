@@ -465,3 +465,10 @@ class ReceiptOut(Schema):
     total_excl_vat: Decimal
     vat: Decimal
     total_incl_vat: Decimal
+
+
+class IssuedReceiptOut(ReceiptOut):
+    """A receipt issued in the partner's name, and the driver it was issued to."""
+
+    driver_id: int
+    driver_external_id: str

@@ -268,6 +268,43 @@ def partner_driver_receipts(*, partner, month: dt.date) -> list[tuple[Any, dict[
     ]
 
 
+def issued_receipts(*, partner, month: dt.date) -> list[tuple[Any, dict[str, Any]]]:
+    """The month's receipts issued in ``partner``'s name, as ``(driver, receipt)`` pairs by
+    driver: the receipts of the drivers (its own, another partner's, the operator's) who
+    charged at its charge points and paid by card or corporate billing, while its contract in
+    force makes it the supplier on receipts. The supplier keeps them for its books: each is the
+    receipt the driver gets for those sessions (``driver_receipts``). Sessions without a driver
+    account get no receipt."""
+    from partnerhub.charging.models import ChargingSession, PaymentMethod
+
+    a = month_start(month)
+    start = dt.datetime.combine(a, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(next_month(a), dt.time(), tzinfo=dt.UTC)
+    sessions = (
+        ChargingSession.objects.filter(
+            partner=partner,
+            start__gte=start,
+            start__lt=end,
+            driver__isnull=False,
+            payment_method__in=(PaymentMethod.CARD, PaymentMethod.CORPORATE),
+        )
+        .select_related("partner", "location", "driver")
+        .order_by("driver__external_id", "driver_id", "start", "id")
+    )
+    by_driver: dict[int, list] = {}
+    drivers = {}
+    for s in sessions:
+        by_driver.setdefault(s.driver_id, []).append(s)
+        drivers[s.driver_id] = s.driver
+    contracts: dict[int, Contract | None] = {}
+    return [
+        (drivers[driver_id], receipt)
+        for driver_id, items in by_driver.items()
+        for receipt in _receipts(items, a, contracts)
+        if receipt["supplier"]["partner_id"] == partner.pk
+    ]
+
+
 def _receipts(sessions, a: dt.date, contracts: dict) -> list[dict[str, Any]]:
     """Group sessions (of one driver, ordered by start) into receipts, one per supplier and
     currency. ``contracts`` caches the contract in force per partner."""

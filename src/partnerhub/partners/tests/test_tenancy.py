@@ -414,6 +414,7 @@ PARTNER_SCOPED += [
     Op("get", f"{SES}/payments"),
     Op("get", f"{SE}/drivers/{{driver_id}}/receipts"),
     Op("get", f"{SE}/drivers/{{driver_id}}/receipts/pdf"),
+    Op("get", f"{SEP}/issued-receipts"),
 ]
 
 # MDF (core/permissions.py, mdf.*): the request's (claim's) partner decides. Whoever sees the

@@ -689,8 +689,8 @@ def test_receipts_list_own_drivers_per_supplier_with_pdf(as_user, world, site, r
     assert response.status_code == 200
     # The menu shows where the page belongs (the receipts have no entry of their own).
     assert 'aria-current="page">Corporate billing</a>' in response.content.decode()
-    page = text(response)
-    assert "Dana Fleet" in page and "D-B" not in page
+    page, issued = text(response).split("Receipts issued in your name", 1)
+    assert "Dana Fleet" in page and "D-B" not in page  # its own drivers' receipts
     assert "Alpha Charging GmbH" in page  # A supplies its own site's sessions...
     operator = settlement_selectors.operator_identity()["name"]
     assert page.count(operator) == 1  # ...the operator the sessions at B's site
@@ -717,6 +717,39 @@ def test_receipts_list_own_drivers_per_supplier_with_pdf(as_user, world, site, r
     assert "No receipts this month" in text(client.get(url, {"month": "2020-01"}))
     # A bad month is named on the page.
     assert "YYYY-MM" in text(client.get(url, {"month": "2026-13"}))
+
+
+def test_receipts_issued_in_the_hosts_name_for_every_driver_at_its_site(
+    as_user, world, site, receipts
+):
+    """A is supplier on receipts: its page lists the receipts issued in its name, to its own
+    driver D-1 (10.00 + 5.00 excl. VAT at CP-AC) and to B's driver D-B (7.00), with totals,
+    each as PDF; not D-1's session at B's site (the operator supplies it). B, not supplier
+    for anything, has none and cannot download A's."""
+    client = as_user(world.admin_a)
+    page = text(client.get(reverse("portal:site-receipts"), {"month": receipts}))
+    issued = page.split("Receipts issued in your name", 1)[1]
+    assert "2 receipts issued in your name" in issued
+    assert "D-1" in issued and "D-B" in issued and "Dana Fleet" not in issued
+    assert "17.85 EUR" in issued and "8.33 EUR" in issued  # incl. VAT
+    assert "Total in EUR" in issued and "22.00 EUR" in issued and "26.18 EUR" in issued
+    assert "9.52 EUR" not in issued  # D-1 at B's site: the operator's receipt
+    url = reverse("portal:site-issued-receipt-pdf", args=[site.db.pk])
+    pdf = client.get(url, {"month": receipts, "currency": "EUR"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert client.get(url, {"month": receipts, "currency": "CHF"}).status_code == 404
+    b = as_user(world.admin_b)
+    assert b.get(url, {"month": receipts, "currency": "EUR"}).status_code == 404
+    page = text(b.get(reverse("portal:site-receipts"), {"month": receipts}))
+    assert "No receipt was issued in your name this month." in page
+
+
+def test_no_receipts_in_the_hosts_name_without_the_contract_option(as_user, world, site, receipts):
+    from partnerhub.settlements.models import Contract
+
+    Contract.objects.filter(pk=site.contract_a.pk).update(supplier_on_receipts=False)
+    page = text(as_user(world.admin_a).get(reverse("portal:site-receipts"), {"month": receipts}))
+    assert "No receipt was issued in your name this month." in page
 
 
 def test_another_partners_driver_receipt_is_404(as_user, world, site, receipts):

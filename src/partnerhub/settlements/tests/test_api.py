@@ -191,6 +191,37 @@ def test_receipts_one_per_supplier(settlement_world, api_as):
     )
 
 
+def test_receipts_issued_in_a_partners_name(settlement_world, api_as):
+    """A is the supplier of card and corporate sessions at its charge points: it reads the
+    receipts issued in its name, to its own driver and to B's, one per driver; not the
+    balance-paid session (the operator's). B reads none of A's."""
+    from partnerhub.charging.models import Driver
+
+    w = settlement_world
+    w.contract(supplier_on_receipts=True)
+    own = Driver.objects.create(external_id="DRV-A", partner=w.world.partner_a, name="Dana")
+    theirs = Driver.objects.create(external_id="DRV-B", partner=w.world.partner_b, name="Eli")
+    w.session(w.ac_a, utc(2026, 10, 5, 8), excl="5.00", driver=own)
+    w.session(w.ac_a, utc(2026, 10, 6, 8), excl="2.00", driver=own, payment_method="balance")
+    w.session(w.dc_a, utc(2026, 10, 7, 8), excl="3.00", driver=theirs)
+    url = f"/settlements/partners/{w.world.partner_a.pk}/issued-receipts"
+    client = api_as(w.world.admin_a)
+    r = client.get(url, month="2026-10")
+    assert r.status_code == 200, r.body
+    assert [(x["driver_external_id"], len(x["sessions"]), x["total_excl_vat"]) for x in r.body] == [
+        ("DRV-A", 1, "5.00"),
+        ("DRV-B", 1, "3.00"),
+    ]
+    assert {x["supplier"]["partner_id"] for x in r.body} == {w.world.partner_a.pk}
+    r = client.get(url, month="2026-10", driver_id=theirs.pk)
+    assert [x["driver_id"] for x in r.body] == [theirs.pk]
+    assert api_as(w.world.admin_b).get(url, month="2026-10").status_code == 404
+    r = api_as(w.world.admin_b).get(
+        f"/settlements/partners/{w.world.partner_b.pk}/issued-receipts", month="2026-10"
+    )
+    assert r.status_code == 200 and r.body == []
+
+
 def test_cli_run_and_export(settlement_world, tmp_path):
     from django.core.management import call_command
 
