@@ -1087,13 +1087,15 @@ def issued_receipt_pdf(request, pk: int):
         partner=request.partner, month=month
     ):
         if driver.pk == _id(pk) and receipt["currency"] == currency:
-            response = HttpResponse(
-                exports.receipt_pdf(receipt, driver), content_type="application/pdf"
-            )
-            name = f"receipt-{month:%Y-%m}-driver-{driver.pk}-{request.partner.pk}.pdf"
-            response["Content-Disposition"] = f'attachment; filename="{name}"'
-            return response
+            return _receipt_download(receipt, driver, month, request.partner.pk)
     raise Http404
+
+
+def _receipt_download(receipt: dict, driver, month: dt.date, supplier) -> HttpResponse:
+    response = HttpResponse(exports.receipt_pdf(receipt, driver), content_type="application/pdf")
+    name = f"receipt-{month:%Y-%m}-driver-{driver.pk}-{supplier}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @partner_page
@@ -1110,10 +1112,5 @@ def receipt_pdf(request, pk: int):
     supplier, currency = request.GET.get("supplier", ""), request.GET.get("currency", "")
     for receipt in settlement_selectors.driver_receipts(driver=driver, month=month):
         if _supplier_key(receipt) == supplier and receipt["currency"] == currency:
-            response = HttpResponse(
-                exports.receipt_pdf(receipt, driver), content_type="application/pdf"
-            )
-            name = f"receipt-{month:%Y-%m}-driver-{driver.pk}-{supplier}.pdf"
-            response["Content-Disposition"] = f'attachment; filename="{name}"'
-            return response
+            return _receipt_download(receipt, driver, month, supplier)
     raise Http404

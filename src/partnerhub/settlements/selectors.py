@@ -241,20 +241,24 @@ def driver_receipts(*, driver, month: dt.date) -> list[dict[str, Any]]:
     return _receipts(sessions, a, {})
 
 
-def partner_driver_receipts(*, partner, month: dt.date) -> list[tuple[Any, dict[str, Any]]]:
-    """The month's receipts of the partner's own drivers (its corporate-billing users), as
-    ``(driver, receipt)`` pairs ordered by driver: one query for the sessions, one per
-    supplier partner for its contract in force."""
+def _month_sessions(month: dt.date, **filters):
+    """The sessions that started in ``month`` (UTC) matching ``filters``, by driver and start,
+    with what a receipt shows."""
     from partnerhub.charging.models import ChargingSession
 
     a = month_start(month)
     start = dt.datetime.combine(a, dt.time(), tzinfo=dt.UTC)
     end = dt.datetime.combine(next_month(a), dt.time(), tzinfo=dt.UTC)
-    sessions = (
-        ChargingSession.objects.filter(driver__partner=partner, start__gte=start, start__lt=end)
+    return (
+        ChargingSession.objects.filter(start__gte=start, start__lt=end, **filters)
         .select_related("partner", "location", "driver")
         .order_by("driver__external_id", "driver_id", "start", "id")
     )
+
+
+def _receipts_by_driver(sessions, month: dt.date) -> list[tuple[Any, dict[str, Any]]]:
+    """``(driver, receipt)`` pairs of ``sessions`` (ordered by driver): one query for the
+    contracts in force per supplier partner, not per driver."""
     by_driver: dict[int, list] = {}
     drivers = {}
     for s in sessions:
@@ -264,8 +268,14 @@ def partner_driver_receipts(*, partner, month: dt.date) -> list[tuple[Any, dict[
     return [
         (drivers[driver_id], receipt)
         for driver_id, items in by_driver.items()
-        for receipt in _receipts(items, a, contracts)
+        for receipt in _receipts(items, month_start(month), contracts)
     ]
+
+
+def partner_driver_receipts(*, partner, month: dt.date) -> list[tuple[Any, dict[str, Any]]]:
+    """The month's receipts of the partner's own drivers (its corporate-billing users), as
+    ``(driver, receipt)`` pairs ordered by driver."""
+    return _receipts_by_driver(_month_sessions(month, driver__partner=partner), month)
 
 
 def issued_receipts(*, partner, month: dt.date) -> list[tuple[Any, dict[str, Any]]]:
@@ -275,32 +285,17 @@ def issued_receipts(*, partner, month: dt.date) -> list[tuple[Any, dict[str, Any
     force makes it the supplier on receipts. The supplier keeps them for its books: each is the
     receipt the driver gets for those sessions (``driver_receipts``). Sessions without a driver
     account get no receipt."""
-    from partnerhub.charging.models import ChargingSession, PaymentMethod
+    from partnerhub.charging.models import PaymentMethod
 
-    a = month_start(month)
-    start = dt.datetime.combine(a, dt.time(), tzinfo=dt.UTC)
-    end = dt.datetime.combine(next_month(a), dt.time(), tzinfo=dt.UTC)
-    sessions = (
-        ChargingSession.objects.filter(
-            partner=partner,
-            start__gte=start,
-            start__lt=end,
-            driver__isnull=False,
-            payment_method__in=(PaymentMethod.CARD, PaymentMethod.CORPORATE),
-        )
-        .select_related("partner", "location", "driver")
-        .order_by("driver__external_id", "driver_id", "start", "id")
+    sessions = _month_sessions(
+        month,
+        partner=partner,
+        driver__isnull=False,
+        payment_method__in=(PaymentMethod.CARD, PaymentMethod.CORPORATE),
     )
-    by_driver: dict[int, list] = {}
-    drivers = {}
-    for s in sessions:
-        by_driver.setdefault(s.driver_id, []).append(s)
-        drivers[s.driver_id] = s.driver
-    contracts: dict[int, Contract | None] = {}
     return [
-        (drivers[driver_id], receipt)
-        for driver_id, items in by_driver.items()
-        for receipt in _receipts(items, a, contracts)
+        (driver, receipt)
+        for driver, receipt in _receipts_by_driver(sessions, month)
         if receipt["supplier"]["partner_id"] == partner.pk
     ]
 
