@@ -358,7 +358,7 @@ def refuse_unfinished(month: dt.date, *, field: str = "month") -> None:
         after = end + dt.timedelta(days=1)
         raise ServiceError(
             f"{_month_words(month)} is not over: its statements can be finalised from "
-            f"{after:%-d %B %Y} on. Until then drafts can be run and looked at.",
+            f"{after.day} {after:%B %Y} on. Until then drafts can be run and looked at.",
             field=field,
         )
 
