@@ -809,7 +809,7 @@ def running_month(request):
             "settled": settled,
             "statement_url": statement_url,
             "figure_totals": statement_totals(figures.totals, currency),
-            "figure_net": money(figures.totals["net_minor"], currency),
+            "figure_net": money(abs(figures.totals["net_minor"]), currency),
             "net_payable_by_you": figures.totals["net_minor"] < 0,
             "lines": lines,
             "contract": _contract(request),

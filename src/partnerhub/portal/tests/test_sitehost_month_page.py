@@ -35,7 +35,10 @@ def test_a_running_month_says_so_far(as_user, world, statements):
     page = text(as_user(world.admin_a).get(reverse("portal:site-month")))
     words = visible_text(page)
     assert "Running month" in words and "Your settlement so far" in words
-    assert "Net so far" in words and "Live from the charging sessions" in words
+    assert (
+        "Net so far: payable to you 6.17 EUR" in words
+        and "Live from the charging sessions" in words
+    )
     assert "settled" not in words.replace("until the month is settled", "")
     assert "6.17 EUR" in words  # 50 % of 12.34 EUR, computed now
 
