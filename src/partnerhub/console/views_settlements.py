@@ -19,7 +19,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -528,11 +528,23 @@ def statement_list(request):
         st.net_text = money(st.net_minor, st.currency)
         st.revenue_text = money(st.revenue_minor, st.currency)
     month = filters.get("month")
-    drafts = 0
-    if month and user.has_perm("settlements.finalise_statement", None):
-        drafts = selectors.statement_list(
-            fetched_by=user, month=month, status=StatementStatus.DRAFT
-        ).count()
+    drafts, drafts_month = 0, month
+    if user.has_perm("settlements.finalise_statement", None):
+        open_drafts = selectors.statement_list(fetched_by=user, status=StatementStatus.DRAFT)
+        if drafts_month is None:
+            # No month chosen: the oldest month that is over and still has drafts, so that
+            # finance sees what waits without filtering first (one query either way).
+            this_month = services.today().replace(day=1)
+            oldest = (
+                open_drafts.filter(month__lt=this_month)
+                .values("month")
+                .annotate(n=Count("id"))
+                .order_by("month")
+                .first()
+            )
+            drafts_month, drafts = (oldest["month"], oldest["n"]) if oldest else (None, 0)
+        else:
+            drafts = open_drafts.filter(month=drafts_month).count()
     context = {
         "form": form,
         "picker": picker,
@@ -540,7 +552,8 @@ def statement_list(request):
         "query": _query_without(request, "page"),
         "month": month,
         "drafts": drafts,
-        "finalise_from": services.finalisable_from(month) if month else None,
+        "drafts_month": drafts_month,
+        "finalise_from": services.finalisable_from(drafts_month) if drafts_month else None,
     }
     if request.htmx and request.htmx.target == "statement-results":
         return render(request, "console/settlements/statements.html#results", context)

@@ -373,6 +373,19 @@ def test_the_running_month_is_not_finalised(as_user, world, statements):
     assert "Finalise…" not in page and "it can be finalised from 1 " in page
 
 
+def test_the_statement_list_points_to_drafts_waiting_without_a_filter(
+    as_user, world, site, statements
+):
+    client = as_user(world.finance)
+    url = reverse("console:settlement-statements")
+    assert "wait for finalisation" not in text(client.get(url))  # only the running month's
+    month = month_before_last_drafts(site)
+    page = text(client.get(url))
+    assert f"2 drafts of {month:%Y-%m} wait for finalisation." in page
+    link = f'{reverse("console:settlement-month-finalise")}?month={month:%Y-%m}'
+    assert link in client.get(url).content.decode()
+
+
 def test_finalising_a_statement_asks_for_confirmation(as_user, world, site, statements):
     from partnerhub.settlements.models import Statement
 
