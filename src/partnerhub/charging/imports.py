@@ -53,7 +53,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from partnerhub.core.money import from_minor, minor_digits
+from partnerhub.core.money import ISO_4217, from_minor, minor_digits
 
 UTC = dt.UTC
 BATCH_ROWS = 20_000
@@ -68,16 +68,6 @@ MAX_SECONDS = 2**31 - 1
 _ONE = Decimal(1)
 _POW = (1, 10, 100, 1000, 10000)
 
-# Active ISO 4217 codes (and the funds / precious-metal codes are left out on purpose).
-ISO_4217 = frozenset(
-    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
-    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP
-    GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS
-    KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR
-    MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF
-    SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD
-    TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG""".split()  # noqa: SIM905
-)
 
 # CSV columns: name → required in the header.
 CSV_COLUMNS: dict[str, bool] = {

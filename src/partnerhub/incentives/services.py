@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from partnerhub.core.errors import Conflict, NotAllowed, ServiceError
 from partnerhub.core.events import emit
-from partnerhub.core.money import from_minor, minor_digits, to_minor
+from partnerhub.core.money import currency_code, from_minor, minor_digits, to_minor
 from partnerhub.deals.models import DealRegistration, DealSource, DealStatus
 from partnerhub.incentives import ledger
 from partnerhub.incentives.accrual import Accrual, bp, incentives_of
@@ -574,6 +574,7 @@ def spiff_campaign_create(
         raise ServiceError("The campaign ends before it starts.", field="ends_on")
     if basis not in SpiffCampaign.Basis.values:
         raise ServiceError("Basis is 'sale' or 'activity'.", field="basis")
+    currency = currency_code(currency)
     if Decimal(bounty) <= 0:
         raise ServiceError("The bounty must be positive.", field="bounty")
     if Decimal(bounty).as_tuple().exponent < -minor_digits(currency):
@@ -747,6 +748,13 @@ def adjustment_create(
         raise ServiceError(f"Kind is one of {', '.join(IncentiveKind.values)}.", field="kind")
     if not reason.strip():
         raise ServiceError("Say why the ledger is adjusted.", field="reason")
+    currency = currency_code(currency)
+    if booked_on > timezone.localdate():
+        raise ServiceError(
+            "An adjustment is booked on today or an earlier day: it counts in the balance "
+            "from the day it is booked.",
+            field="booked_on",
+        )
     amount = Decimal(amount)
     if amount == 0:
         raise ServiceError("An adjustment of 0 changes nothing.", field="amount")

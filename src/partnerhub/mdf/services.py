@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from partnerhub.core.errors import Conflict, ServiceError
 from partnerhub.core.events import emit
-from partnerhub.core.money import from_minor, to_minor
+from partnerhub.core.money import currency_code, from_minor, to_minor
 from partnerhub.incentives import ledger
 from partnerhub.incentives.models import EntryType, IncentiveKind, LedgerEntry, SourceType
 from partnerhub.mdf.models import (
@@ -325,10 +325,7 @@ def _text(data: dict, name: str, *, required: bool = False, max_length: int = 20
 
 
 def _currency(value: Any, field: str = "currency") -> str:
-    code = str(value or "").strip().upper()
-    if len(code) != 3 or not code.isalpha() or not code.isascii():
-        raise ServiceError("Use a three-letter ISO 4217 currency code.", field=field)
-    return code
+    return currency_code(value, field=field)
 
 
 def amount_minor(value: Any, currency: str, *, field: str, allow_zero: bool = False) -> int:
@@ -417,6 +414,12 @@ def allocation_create(
             field="quarter_start",
         )
     currency = _currency(currency or (version.currency if version else ""))
+    if version is not None and version.currency and currency != version.currency:
+        raise ServiceError(
+            f"{program.name} keeps its funds in {version.currency}: allocate in "
+            f"{version.currency} (requests and claims are in the fund's currency).",
+            field="currency",
+        )
     minor = amount_minor(amount, currency, field="amount")
     reason = _text({"reason": reason}, "reason", required=True, max_length=2000)
     expired = (

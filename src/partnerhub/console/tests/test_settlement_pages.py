@@ -382,7 +382,7 @@ def test_the_statement_list_points_to_drafts_waiting_without_a_filter(
     month = month_before_last_drafts(site)
     page = text(client.get(url))
     assert f"2 drafts of {month:%Y-%m} wait for finalisation." in page
-    link = f'{reverse("console:settlement-month-finalise")}?month={month:%Y-%m}'
+    link = f"{reverse('console:settlement-month-finalise')}?month={month:%Y-%m}"
     assert link in client.get(url).content.decode()
 
 

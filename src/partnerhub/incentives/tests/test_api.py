@@ -199,6 +199,12 @@ def test_adjustments_by_finance_only_with_named_fields(world, api_as):
     assert r.status_code == 400 and r.body["detail"][0]["loc"][-1] == "amount"
     r = finance.post(f"{IN}/adjustments", {**body, "program": "nope"})
     assert r.status_code == 400 and r.body["detail"][0]["loc"][-1] == "program"
+    # A made-up currency would be booked, shown and summed; a future day counted today.
+    r = finance.post(f"{IN}/adjustments", {**body, "currency": "XYZ"})
+    assert r.status_code == 400 and r.body["detail"][0]["loc"][-1] == "currency"
+    assert "not an ISO 4217 currency code" in r.body["detail"][0]["msg"]
+    r = finance.post(f"{IN}/adjustments", {**body, "booked_on": "2999-01-01"})
+    assert r.status_code == 400 and r.body["detail"][0]["loc"][-1] == "booked_on"
     assert api_as(world.manager).post(f"{IN}/adjustments", body).status_code == 403
     assert api_as(world.admin_a).post(f"{IN}/adjustments", body).status_code == 403
     r = api_as(world.admin_b).post(f"{IN}/adjustments", body)

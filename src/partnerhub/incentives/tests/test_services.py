@@ -123,6 +123,19 @@ def test_rebate_of_a_running_period_is_refused(ev_program):
     assert "has not ended" in exc.value.message
 
 
+def test_a_spiff_campaign_in_a_made_up_currency_is_refused(ev_program, world):
+    with pytest.raises(ServiceError, match="not an ISO 4217 currency code") as exc:
+        spiff_campaign_create(
+            program=ev_program,
+            name="Euro test",
+            starts_on=dt.date(2025, 5, 1),
+            ends_on=dt.date(2025, 5, 31),
+            bounty=Decimal("150.00"),
+            currency="QQQ",
+        )
+    assert exc.value.field == "currency"
+
+
 def test_spiff_bounty_per_qualifying_sale(ev_program, world):
     from partnerhub.sales.models import Product
 

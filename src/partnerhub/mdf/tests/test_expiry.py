@@ -13,7 +13,7 @@ from partnerhub.incentives import ledger
 from partnerhub.incentives.models import LedgerEntry
 from partnerhub.mdf import services
 from partnerhub.mdf.models import MdfExpiryRun
-from partnerhub.mdf.tests.conftest import Q2, proof
+from partnerhub.mdf.tests.conftest import Q1, Q2, proof
 from partnerhub.programs.models import ProgramVersion
 
 
@@ -125,3 +125,22 @@ def test_cli_and_task(world, allocate, capsys):
     call_command("mdf", "expire", "--as-of", "2025-05-01")
     assert "Nothing to expire" in capsys.readouterr().out
     assert LedgerEntry.objects.filter(source_type="mdf_expiry").count() == 1
+
+
+def test_an_allocation_is_in_the_programs_currency(world):
+    """The program keeps its funds in USD: an EUR allocation would open a fund the partner
+    can never spend; a made-up code is refused too."""
+    from partnerhub.core.errors import ServiceError
+
+    for currency, message in (("EUR", "keeps its funds in USD"), ("XYZ", "not an ISO 4217")):
+        with pytest.raises(ServiceError, match=message) as exc:
+            services.allocation_create(
+                partner=world.partner_a,
+                program=None,
+                quarter_start=Q1,
+                amount="5000.00",
+                currency=currency,
+                reason="Launch budget",
+                created_by=world.finance,
+            )
+        assert exc.value.field == "currency"
