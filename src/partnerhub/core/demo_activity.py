@@ -74,6 +74,16 @@ def build_activity(
                 "required_certification": certifications.get(cert_key) if cert_key else None,
             },
         )
+    # A not-for-resale demo unit (never billed): what the portal's NFR page offers.
+    Product.objects.get_or_create(
+        sku="VX-AC22-NFR",
+        defaults={
+            "name": "Voltaris AC 22 kW wallbox, NFR demo unit",
+            "category": categories["nfr"],
+            "currency": "USD",
+            "list_price_minor": to_minor("1450.00", "USD"),
+        },
+    )
     products = list(Product.objects.filter(sku__in=[p[0] for p in PRODUCTS]).order_by("sku"))
     partner_ids = list(
         TrackMembership.objects.filter(

@@ -192,15 +192,31 @@ def nfr(request):
     for p in purchases:
         p.price_text = _money(p.price_minor, p.currency)
     own = [p for p in purchases if p.partner_id == request.partner.pk and not p.is_renewal]
+    # Only what the program's NFR offer allows: its NFR category, and for the bundle the
+    # categories it requires (listing every product made every order but NFR ones fail).
+    try:
+        policy = services.nfr_policy(services.program_for(request.partner, None), services.today())
+    except ServiceError as exc:
+        policy, no_offer = None, exc.message
+    else:
+        no_offer = ""
+    active = Product.objects.filter(is_active=True).select_related("category")
     return _page(
         request,
         "portal/quotes/nfr.html",
         {
             "purchases": purchases,
             "renewable": own,
-            "products": Product.objects.filter(is_active=True)
-            .select_related("category")
-            .order_by("category__key", "sku"),
+            "policy": policy,
+            "no_offer": no_offer,
+            "products": active.filter(category__key=policy.category).order_by("sku")
+            if policy
+            else [],
+            "bundle_products": active.filter(category__key__in=policy.required_bundle).order_by(
+                "category__key", "sku"
+            )
+            if policy
+            else [],
             "error": error,
             "error_field": error_field,
         },

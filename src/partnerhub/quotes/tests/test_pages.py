@@ -121,6 +121,23 @@ def test_detail_queries_do_not_grow_with_lines(
         assert "SUP-1" in text(client.get(reverse("portal:quote-detail", args=[many.pk])))
 
 
+def test_nfr_page_offers_only_nfr_products_and_the_bundle_categories(
+    as_user, world, catalogue, gold
+):
+    """The program's NFR offer: category nfr, bundle of services and cloud. Listing every
+    product made every order of a non-NFR product fail."""
+    from partnerhub.sales.models import Product
+
+    response = as_user(world.sales_a).get(reverse("portal:quote-nfr"))
+    assert [p.sku for p in response.context["products"]] == ["NFR-ST"]
+    assert [p.sku for p in response.context["bundle_products"]] == ["CL-PRO", "SUP-1"]
+    Product.objects.filter(category__key="nfr").update(is_active=False)
+    page = text(as_user(world.sales_a).get(reverse("portal:quote-nfr")))
+    assert (
+        "The catalogue has no not-for-resale product yet" in page and "Order</button>" not in page
+    )
+
+
 def test_nfr_page_orders_and_refuses_with_the_limit(as_user, world, catalogue, gold):
     client = as_user(world.sales_a)
     form = {"sku": "NFR-ST", "quantity": "2", "bundle": ["SUP-1", "CL-PRO"]}
