@@ -20,7 +20,7 @@ run: install
 	$(BIN)/partnerhub migrate --noinput
 	$(BIN)/partnerhub collectstatic --noinput -v0
 	$(BIN)/partnerhub demo
-	$(BIN)/partnerhub serve --bind $(HOST) --with-worker
+	PARTNERHUB_BASE_URL="$${PARTNERHUB_BASE_URL:-http://$(HOST)}" $(BIN)/partnerhub serve --bind $(HOST) --with-worker
 
 lint: install
 	$(BIN)/ruff check .

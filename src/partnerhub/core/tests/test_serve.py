@@ -24,7 +24,9 @@ class FakeWorker:
         return 0
 
 
-def test_with_worker_starts_the_worker_and_stops_it_with_the_server(monkeypatch):
+@pytest.mark.django_db
+def test_with_worker_starts_the_worker_and_stops_it_with_the_server(monkeypatch, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     started = []
 
     def popen(command):
@@ -40,6 +42,15 @@ def test_with_worker_starts_the_worker_and_stops_it_with_the_server(monkeypatch)
         call_command("serve", "--bind", "127.0.0.1:0", "--with-worker")
     assert [w.command for w in started] == [serve.worker_command()]
     assert started[0].terminated
+    # The recurring runs are queued once for the worker: a "next evaluation" or "within a
+    # minute" promised by a page happens on a fresh set-up too.
+    from django_tasks_db.models import DBTaskResult
+
+    from partnerhub.core.tasks import RECURRING, schedule_all
+
+    waiting = set(DBTaskResult.objects.filter(status="READY").values_list("task_path", flat=True))
+    assert len(waiting) == len(RECURRING)
+    assert not any(schedule_all().values())  # idempotent: nothing queued twice
 
 
 def test_without_the_option_no_worker_is_started(monkeypatch):

@@ -50,8 +50,14 @@ class Command(BaseCommand):
         )
         worker = None
         if with_worker:
+            from partnerhub.core.tasks import schedule_all
+
+            schedule_all()  # the recurring runs the worker carries out (idempotent)
             worker = subprocess.Popen(worker_command())
-            self.stdout.write("Background task worker started (queued runs, e-mail, webhooks).")
+            self.stdout.write(
+                "Background task worker started: queued runs, e-mail, webhook deliveries every "
+                "30 s, the nightly tier evaluation and the daily runs."
+            )
         try:
             Server().run()
         finally:
