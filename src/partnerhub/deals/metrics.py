@@ -1,6 +1,7 @@
 """Tier metrics read from deal registrations (replacing the tier engine's placeholders).
 
-- ``registered_deals``: registrations submitted in the period (any outcome but drafts).
+- ``registered_deals``: registrations submitted in the period, whatever became of them, except
+  the rejected ones (a duplicate or an unqualified registration must not lift a partner's tier).
 - ``approved_deals``: registrations approved in the period.
 - ``closed_won_deals``: registrations and referrals closed-won in the period.
 - ``pipeline_value``: estimated value of registrations approved on or before the date and still
@@ -30,6 +31,7 @@ def _registrations():
 class DealCountProvider(BaseProvider):
     date_field: str = "submitted_on"
     statuses: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
 
     def _qs(self, ctx, key):
         start, end = ctx.bounds(key)
@@ -38,6 +40,8 @@ class DealCountProvider(BaseProvider):
         )
         if self.statuses:
             qs = qs.filter(status__in=self.statuses)
+        if self.excluded:
+            qs = qs.exclude(status__in=self.excluded)
         return ctx.scope(qs)
 
     def values(self, ctx, key):
@@ -66,7 +70,7 @@ class PipelineProvider(BaseProvider):
 
 
 for _p in (
-    DealCountProvider("registered_deals", date_field="submitted_on"),
+    DealCountProvider("registered_deals", date_field="submitted_on", excluded=("rejected",)),
     DealCountProvider("approved_deals", date_field="approved_on"),
     DealCountProvider("closed_won_deals", date_field="closed_on", statuses=("won",)),
     PipelineProvider("pipeline_value"),

@@ -58,3 +58,20 @@ def test_drafts_do_not_count(world, register):
 def test_deal_providers_are_real(world):
     for name in ("registered_deals", "approved_deals", "closed_won_deals", "pipeline_value"):
         assert provider(name).available
+
+
+def test_rejected_registrations_do_not_count(world, register):
+    """A rejected duplicate (or unqualified) registration must not lift a partner towards a
+    tier that asks for N registered projects; its lost or expired ones still count."""
+    when = dt.datetime.now(dt.UTC)
+    kept = _submit(register, world.partner_a, "Customer One", when)
+    refused = _submit(register, world.partner_a, "Customer Two", when)
+    services.registration_reject(registration=refused, rejected_by=world.manager, reason="Dup")
+    key = MetricKey("registered_deals", "fiscal_year_to_date")
+    values = provider("registered_deals").values(_ctx(when.date()), key)
+    assert values == {world.partner_a.pk: 1}
+    met = provider("registered_deals").met_dates(
+        _ctx(when.date()), key, Decimal(2), [world.partner_a.pk]
+    )
+    assert met.get(world.partner_a.pk) is None
+    assert kept.status == "submitted"
