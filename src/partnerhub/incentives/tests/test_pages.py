@@ -94,6 +94,8 @@ def test_portal_overview_balances_and_ledger(as_user, world, accrued):
     page = text(as_user(world.sales_a).get(reverse("portal:incentives")))
     assert "Commission" in page and "80.00 USD" in page
     assert "Market development funds" in page and "10.00 USD" in page
+    # An MDF fund is budget to spend, not money owed to the partner.
+    assert "a fund to spend on approved claims, not paid out" in page and "owed" not in page
     assert "160.00" not in page  # Beta's commission
     filtered = text(as_user(world.sales_a).get(reverse("portal:incentives"), {"kind": "mdf"}))
     assert "1 entry" in filtered
