@@ -767,3 +767,20 @@ def test_dashboard_shows_own_incentive_balances_only(as_user, world):
     html = as_user(world.sales_a).get(reverse("portal:home")).content.decode()
     assert "Commission" in html and "1,234.50 USD" in html
     assert "999.99" not in html
+
+
+def test_an_entry_tier_is_not_said_to_be_held_through_the_day_it_began(as_user, world):
+    """An entry tier's guarantee ends the day it starts: "Since 7 March. Held at least
+    through 7 March." said nothing, so the second sentence is left out."""
+    from partnerhub.tiers.models import PartnerTier
+    from partnerhub.tiers.services import tiers_evaluate
+
+    tiers_evaluate(as_of=timezone.localdate())
+    tier = PartnerTier.objects.filter(partner=world.partner_a).first()
+    assert tier is not None
+    PartnerTier.objects.filter(pk=tier.pk).update(held_until=tier.since)
+    page = as_user(world.admin_a).get(reverse("portal:home")).content.decode()
+    assert "Since " in page and "Held at least through" not in page
+    PartnerTier.objects.filter(pk=tier.pk).update(held_until=tier.since + dt.timedelta(days=90))
+    page = as_user(world.admin_a).get(reverse("portal:home")).content.decode()
+    assert "Held at least through" in page
