@@ -724,7 +724,7 @@ def build_incentives(*, today: dt.date, stdout: TextIO | None = None) -> dict:
         )
     line = (
         BillingLine.objects.filter(
-            product__category__key="hardware",
+            product__sku="VX-DC150",  # the campaign's DC fast charger
             net_amount_minor__gt=0,
             invoice_date__gte=today - dt.timedelta(days=60),
         )
