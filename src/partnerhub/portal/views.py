@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_countries import countries
 
@@ -118,6 +119,16 @@ def _format_metric(value, unit: str, currency: str) -> str:
     return _quantity(value)
 
 
+# What each metric period counts, in the partner's words (the figure resets with it).
+PERIOD_WORDS = {
+    "fiscal_year_to_date": gettext_lazy("this fiscal year so far"),
+    "previous_fiscal_year": gettext_lazy("the last fiscal year"),
+    "trailing_12_months": gettext_lazy("the last 12 months"),
+    "calendar_quarter": gettext_lazy("this calendar quarter so far"),
+    "all_time": gettext_lazy("all time"),
+}
+
+
 def _requirement(req: dict, currency: str) -> dict:
     """A requirement dict of ``tiers.selectors.explain`` with what the page shows."""
     if req["kind"] == "any":
@@ -136,6 +147,7 @@ def _requirement(req: dict, currency: str) -> dict:
         # The bar's width in SVG user units (0-100); never localised (it is an attribute).
         "bar_width": f"{float(percent):.1f}",
         "percent_text": _number(percent, 0),
+        "period_text": PERIOD_WORDS.get(req.get("period") or "", ""),
     }
 
 

@@ -165,6 +165,8 @@ def test_dashboard_shows_tier_progress_billings_pipeline_and_expiring(as_user, w
     assert 'role="progressbar"' in html
     assert '<svg class="chart"' in html
     assert "Silver pace" in html  # the target line of the billings chart
+    # Each requirement says over which period it counts (billings reset with the fiscal year).
+    assert "· this fiscal year so far" in html
     assert "Pipeline by stage" in html
     assert "Submitted" in html and "Draft" in html
     assert "24,000.00 USD" in html
