@@ -59,6 +59,9 @@ def test_locked_after_the_failure_limit_even_with_the_right_password(staff, clie
     assert r.status_code == 429, r.status_code
     assert not logged_in(client)
     assert AccessAttempt.objects.get(username=EMAIL).failures_since_start >= 5
+    # The page says for how long, and how to get in without waiting.
+    page = r.content.decode()
+    assert "Sign-in paused for 15 minutes" in page and 'href="/password-reset/"' in page
 
 
 def test_fewer_failures_then_success_resets_the_count(staff, client):
