@@ -106,6 +106,14 @@ def _private_address(url: str) -> str:
     return ""
 
 
+# The families of the events PartnerHub emits (the part before the dot); a pattern naming
+# another one would never match anything (``tests/test_event_families.py`` keeps this true).
+EVENT_FAMILIES = (
+    "charging", "contract", "credit_line", "deal", "incentives", "mdf", "nfr", "partner",
+    "quote", "settlement", "webhook",
+)  # fmt: skip
+
+
 def _clean_patterns(event_types) -> list[str]:
     if not isinstance(event_types, list) or not event_types:
         raise ServiceError(
@@ -120,6 +128,13 @@ def _clean_patterns(event_types) -> list[str]:
             raise ServiceError(
                 f'"{text}" is not an event pattern: use a name such as "deal.approved", a '
                 'family such as "deal.*", or "*".',
+                field="event_types",
+            )
+        family = text.split(".", 1)[0]
+        if text != "*" and family not in EVENT_FAMILIES:
+            raise ServiceError(
+                f'"{text}" would never match: there is no event family "{family}". The '
+                f"families are {', '.join(EVENT_FAMILIES)} (docs/webhooks.md lists the events).",
                 field="event_types",
             )
         if text not in out:

@@ -64,13 +64,13 @@ def test_admin_subscribes_and_sees_the_secret_once(client, world):
         reverse("console:webhooks"),
         {
             "url": URL,
-            "event_types": "deal.*, mdf.claim_approved\nstatement.finalised",
+            "event_types": "deal.*, mdf.claim_approved\nsettlement.finalized",
             "description": "ERP",
         },
     )
     endpoint = WebhookEndpoint.objects.get()
     assert response["Location"] == reverse("console:webhook", args=[endpoint.pk])
-    assert endpoint.event_types == ["deal.*", "mdf.claim_approved", "statement.finalised"]
+    assert endpoint.event_types == ["deal.*", "mdf.claim_approved", "settlement.finalized"]
     assert endpoint.partner is None and endpoint.created_by == world.program_admin
     first = client.get(response["Location"]).content.decode()
     assert endpoint.secret in first and "shown only this once" in first
