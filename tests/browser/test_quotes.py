@@ -36,9 +36,9 @@ def test_partner_creates_a_quote_and_sees_its_price_steps(
     # Gold VAR: 1,000.00 − 20% + 5 points given back through a distributor = 850.00 a unit.
     preview = tab.get_by_role("region", name="Price")
     expect(preview).to_contain_text(
-        "List 1000.00 → tier Gold hardware −20% → distributor −5 pts → net 850.00"
+        "List 1,000.00 USD → tier Gold hardware −20% → distributor −5 pts → net 850.00 USD"
     )
-    expect(preview).to_contain_text("Total: 1700.00 USD")
+    expect(preview).to_contain_text("Total: 1,700.00 USD")
     screenshot(tab, "portal-quote-preview")
 
     tab.get_by_role("button", name="Save the quote").click()

@@ -10,6 +10,8 @@ field it names. The pages work with JavaScript off.
 from __future__ import annotations
 
 import contextlib
+import re
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -18,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partnerhub.core.errors import ServiceError
+from partnerhub.core.money import to_minor
 from partnerhub.core.permissions import require
 from partnerhub.deals.models import DealRegistration, DealStatus
 from partnerhub.portal.access import partner_page
@@ -28,6 +31,35 @@ from partnerhub.sales.models import Product
 QUOTES_PER_PAGE = 25
 LINE_ROWS = 5
 QUOTERS_ONLY = "Only the partner's own people ask for its quotes."
+
+
+def _amount(value: str, currency: str) -> str:
+    """A decimal amount of ``as_input`` as the pages write money: 38,500.00 USD."""
+    return _money(to_minor(Decimal(value), currency), currency)
+
+
+def _shown(preview: dict) -> dict:
+    """The price preview with its amounts written as money (it carries bare decimals)."""
+    cur = preview["currency"]
+    for line in preview["lines"]:
+        for name in ("list_price", "unit_net", "line_total"):
+            line[f"{name}_text"] = _amount(line[name], cur)
+    for name in ("total", "list_total"):
+        preview[f"{name}_text"] = _amount(preview[name], cur)
+    return preview
+
+
+def field_words(field: str | None) -> str:
+    """A service's field path in the form's words: "lines.0.quantity" → "line 1, quantity"."""
+    if not field:
+        return ""
+    match = re.fullmatch(r"lines\.(\d+)\.(\w+)", field)
+    if match:
+        return _("line %(n)s, %(field)s") % {
+            "n": int(match.group(1)) + 1,
+            "field": match.group(2).replace("_", " "),
+        }
+    return field.replace("_", " ")
 
 
 def _decorate(quotes):
@@ -108,12 +140,12 @@ def quote_new(request):
                     request, _("Quote %(number)s is saved.") % {"number": quote.number}
                 )
                 return redirect("portal:quote-detail", quote.pk)
-            context["preview"] = services.as_input(
-                services.quote_price(partner=request.partner, data=data)
+            context["preview"] = _shown(
+                services.as_input(services.quote_price(partner=request.partner, data=data))
             )
         except ServiceError as exc:
             context["error"] = exc.message
-            context["error_field"] = exc.field
+            context["error_field"] = field_words(exc.field)
             return _page(request, "portal/quotes/form.html", context, status=400)
     return _page(request, "portal/quotes/form.html", context)
 
@@ -176,7 +208,7 @@ def nfr(request):
                 partner=request.partner, data=data, created_by=request.user
             )
         except ServiceError as exc:
-            error, error_field, status = exc.message, exc.field, 400
+            error, error_field, status = exc.message, field_words(exc.field), 400
         else:
             messages.success(
                 request,
