@@ -15,6 +15,9 @@ MAX_PROGRAM_BYTES = 1024 * 1024
 class PartnerFilterForm(forms.Form):
     """The partners list's filters (GET). Choices are filled in by the view."""
 
+    q = forms.CharField(
+        label=_("Name, legal name or website"), required=False, max_length=200, strip=True
+    )
     track = forms.ChoiceField(label=_("Track"), required=False)
     tier = forms.ChoiceField(label=_("Tier"), required=False)
     country = forms.ChoiceField(label=_("Country"), required=False)

@@ -471,12 +471,15 @@ def partner_table(
     country: str = "",
     status: str = "",
     manager_id: int | None = None,
+    q: str = "",
 ) -> QuerySet[Partner]:
     """The partners list with its filters. ``track`` is ``program_key:track_key``, ``tier``
-    ``program_key:track_key:tier_key``. Memberships, tiers and manager come prefetched."""
+    ``program_key:track_key:tier_key``; ``q`` part of a name or website. Memberships, tiers
+    and manager come prefetched."""
     program_key, _, track_key = track.partition(":")
     qs = partner_list(
         fetched_by=fetched_by,
+        q=q or None,
         status=status or None,
         country=country or None,
         program=program_key or None,

@@ -143,6 +143,7 @@ def partner_list(request):
         country=filters.get("country") or "",
         status=filters.get("status") or "",
         manager_id=filters.get("manager"),
+        q=filters.get("q") or "",
     )
     page = _page(request, qs)
     rows = [(p, selectors.membership_tiers(p, tracks)) for p in page.object_list]

@@ -57,6 +57,15 @@ def test_filters(client, world, evaluated):
     assert "No partner matches these filters." in body
     body = client.get(url, {"tier": "ev-hardware:var:authorized"}).content.decode()
     assert "Beta Energy</a>" in body
+    # By name: the list has hundreds of partners on many pages.
+    body = client.get(url, {"q": "beta"}).content.decode()
+    assert "Beta Energy</a>" in body and "Alpha Charging</a>" not in body
+
+
+def test_a_manager_cannot_search_beyond_their_partners(client, world):
+    client.force_login(world.manager)
+    body = client.get(reverse("console:partners"), {"q": "Beta"}).content.decode()
+    assert "Beta Energy" not in body and "No partner matches these filters." in body
 
 
 def test_htmx_refreshes_only_the_table(client, world):
