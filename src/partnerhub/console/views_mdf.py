@@ -133,7 +133,10 @@ def _decision(request, action, obj, partner):
     try:
         action()
     except ServiceError as exc:
-        messages.error(request, f"{obj}: {exc.message}")
+        # The queue's forms are one row each: say which field the message is about.
+        field = (exc.field or "").replace("_", " ")
+        where = f"{obj}, {field}" if field else str(obj)
+        messages.error(request, f"{where}: {exc.message}")
     return redirect("console:mdf")
 
 

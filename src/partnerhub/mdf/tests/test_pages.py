@@ -108,6 +108,8 @@ def test_console_queue_approve_and_reimburse(world, allocate, mdf_request, as_us
     assert "would exceed the available MDF of Alpha Charging: 2,000.00 USD" in (r.content.decode())
     second.refresh_from_db()
     assert second.status == "submitted"
+    r = client.post(f"/console/mdf/requests/{second.pk}/reject/", {"reason": ""}, follow=True)
+    assert f"{second.reference}, reason: This field is required." in r.content.decode()
     client.post(f"/console/mdf/requests/{second.pk}/reject/", {"reason": "Over budget"})
     second.refresh_from_db()
     assert (second.status, second.decision_reason) == ("rejected", "Over budget")
