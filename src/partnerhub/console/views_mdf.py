@@ -18,12 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from partnerhub.console.picker import picker_from
 from partnerhub.core.errors import ServiceError
 from partnerhub.core.money import from_minor, minor_digits
 from partnerhub.core.permissions import require
 from partnerhub.core.schemas import MAX_ID
 from partnerhub.mdf import selectors, services
-from partnerhub.partners.selectors import partner_get
 from partnerhub.portal.access import staff_page
 
 QUEUE_SIZE = 50
@@ -50,13 +50,22 @@ def _id(value: int) -> int:
 
 
 class AllocationForm(forms.Form):
-    partner_id = forms.IntegerField(label=gettext_lazy("Partner id"), min_value=1, max_value=MAX_ID)
-    program = forms.CharField(
-        label=gettext_lazy("Program key"),
-        max_length=64,
+    """The partner comes from the page's partner picker; the program from a list."""
+
+    program = forms.ChoiceField(
+        label=gettext_lazy("Program"),
         required=False,
         help_text=gettext_lazy("Needed when the partner is in several programs."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from partnerhub.programs.models import Program
+
+        self.fields["program"].choices = [("", gettext_lazy("The partner's program"))] + [
+            (key, name) for key, name in Program.objects.order_by("name").values_list("key", "name")
+        ]
+
     quarter_start = forms.DateField(
         label=gettext_lazy("Quarter starting on"),
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -221,40 +230,40 @@ def proof_download(request, claim_id: int, proof_id: int):
 @require_http_methods(["GET", "POST"])
 def allocate(request):
     require(request.user, "mdf.allocate_mdf", None, ALLOCATORS_ONLY)
-    initial = {}
-    if (partner := request.GET.get("partner", "")).isdigit():
-        initial["partner_id"] = int(partner)
-    form = AllocationForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    data = request.POST if request.method == "POST" else None
+    picker = picker_from(request, label=_("Partner"), data=data)
+    form = AllocationForm(data)
+    if request.method == "POST" and picker.partner is None and not picker.error:
+        picker.error = _("Choose the partner from the list.")
+    if request.method == "POST" and form.is_valid() and picker.partner is not None:
+        values, partner = form.cleaned_data, picker.partner
         try:
-            partner = partner_get(fetched_by=request.user, partner_id=data["partner_id"])
-        except Http404:
-            form.add_error("partner_id", _("No such partner."))
+            allocation = services.allocation_create(
+                partner=partner,
+                program=values["program"] or None,
+                quarter_start=values["quarter_start"],
+                amount=str(values["amount"]),
+                currency=values["currency"] or None,
+                reason=values["reason"],
+                created_by=request.user,
+            )
+        except ServiceError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            try:
-                allocation = services.allocation_create(
-                    partner=partner,
-                    program=data["program"] or None,
-                    quarter_start=data["quarter_start"],
-                    amount=str(data["amount"]),
-                    currency=data["currency"] or None,
-                    reason=data["reason"],
-                    created_by=request.user,
-                )
-            except ServiceError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            else:
-                messages.success(
-                    request,
-                    _("%(amount)s allocated to %(partner)s for the quarter from %(day)s.")
-                    % {
-                        "amount": _money(allocation.amount_minor, allocation.currency),
-                        "partner": partner.display_name,
-                        "day": allocation.quarter_start,
-                    },
-                )
-                return redirect("console:mdf")
+            messages.success(
+                request,
+                _("%(amount)s allocated to %(partner)s for the quarter from %(day)s.")
+                % {
+                    "amount": _money(allocation.amount_minor, allocation.currency),
+                    "partner": partner.display_name,
+                    "day": allocation.quarter_start,
+                },
+            )
+            return redirect("console:mdf")
+    failed = request.method == "POST"  # a successful POST redirected above
     return render(
-        request, "console/mdf/allocate.html", {"form": form}, status=400 if form.errors else 200
+        request,
+        "console/mdf/allocate.html",
+        {"form": form, "picker": picker},
+        status=400 if failed else 200,
     )

@@ -128,27 +128,20 @@ def test_console_queue_approve_and_reimburse(world, allocate, mdf_request, as_us
 
 
 def test_console_allocation_form(world, as_user):
+    """The partner is chosen with the picker (by name), the program from a list: no ids."""
     client = as_user(world.finance)
-    r = client.post(
-        "/console/mdf/allocate/",
-        {
-            "partner_id": world.partner_a.pk,
-            "quarter_start": "2025-03-01",
-            "amount": "100",
-            "reason": "Boost",
-        },
-    )
+    page = client.get("/console/mdf/allocate/", {"partner_q": "Alph"}).content.decode()
+    assert "Alpha Charging" in page and "Partner id" not in page and "Program key" not in page
+    assert "EV Hardware" in page or "ev-hardware" in page  # the program list
+    body = {"partner": world.partner_a.pk, "partner_q": "", "amount": "100", "reason": "Boost"}
+    r = client.post("/console/mdf/allocate/", {**body, "quarter_start": "2025-03-01"})
     assert r.status_code == 400
     assert "is not the first day of a fiscal quarter" in r.content.decode()
     r = client.post(
-        "/console/mdf/allocate/",
-        {
-            "partner_id": world.partner_a.pk,
-            "quarter_start": Q1.isoformat(),
-            "amount": "100",
-            "reason": "Boost",
-        },
+        "/console/mdf/allocate/", {**body, "partner": "", "quarter_start": "2025-02-01"}
     )
+    assert r.status_code == 400 and "Choose the partner from the list." in r.content.decode()
+    r = client.post("/console/mdf/allocate/", {**body, "quarter_start": Q1.isoformat()})
     assert r.status_code == 302
     assert as_user(world.manager).get("/console/mdf/allocate/").status_code == 403
 
