@@ -76,6 +76,14 @@ def test_home_and_health(client, db):
     page = client.get("/")
     assert page.status_code == 200
     assert b"/api/v1/docs" in page.content
+    assert b">Sign in<" in page.content
+
+
+def test_home_offers_a_signed_in_user_the_start_page_not_sign_in(client, world):
+    client.force_login(world.admin_a)
+    page = client.get("/").content.decode()
+    assert ">Your start page<" in page and "signed in as admin@alpha.test" in page
+    assert ">Sign in<" not in page
 
 
 ADMIN_PAGES = [
