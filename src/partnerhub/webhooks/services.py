@@ -336,8 +336,11 @@ def deliver_due(*, limit: int = 100, now: dt.datetime | None = None) -> int:
         if not delivery.endpoint.is_active:
             delivery.next_attempt_at = None
             delivery.status = DeliveryStatus.FAILED
-            delivery.last_error = "The endpoint was deactivated."
-            delivery.save(update_fields=["next_attempt_at", "status", "last_error"])
+            delivery.last_error = "Not sent: the endpoint was deactivated."
+            delivery.response_status = None  # an earlier attempt's status is not the reason
+            delivery.save(
+                update_fields=["next_attempt_at", "status", "last_error", "response_status"]
+            )
             continue
         _attempt(delivery, now)
     return len(ids)

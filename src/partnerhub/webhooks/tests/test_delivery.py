@@ -151,10 +151,14 @@ def test_a_deactivated_endpoint_is_not_called(world, receiver):
     endpoint = _endpoint(world, receiver.url)
     emit("deal.submitted", partner=world.partner_a, payload={})
     services.dispatch()
+    # An earlier attempt's answer (HTTP 500) is not why it fails now: the page showed both.
+    WebhookDelivery.objects.update(response_status=500)
     services.endpoint_update(actor=world.program_admin, endpoint=endpoint, is_active=False)
     services.deliver_due()
     assert receiver.requests == []
-    assert WebhookDelivery.objects.get().status == "failed"
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.response_status) == ("failed", None)
+    assert delivery.last_error == "Not sent: the endpoint was deactivated."
     # And it gets nothing new while inactive.
     emit("deal.submitted", partner=world.partner_a, payload={})
     assert services.dispatch() == 0
